@@ -1,0 +1,83 @@
+"""Where text may be cut: between words first, else between syllables, never inside one.
+
+Khmer writes no spaces between words, so word boundaries come from ICU's dictionary-based
+line breaking; a cut that ICU does not offer still never falls inside a syllable cluster.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+try:
+    import icu
+except ImportError:  # pragma: no cover - ICU is a dependency; without it cuts fall between syllables
+    icu = None
+
+COENG = "\u17d2"
+ZWSP = "\u200b"
+_JOINERS = frozenset("\u200c\u200d")
+# Khmer signs that must stay on the line of what precedes them: ។ ៕ ៖ ៗ
+_NO_BREAK_BEFORE = frozenset("\u17d4\u17d5\u17d6\u17d7")
+_SPACES = " " + ZWSP
+
+
+def can_break_before(text: str, i: int) -> bool:
+    """Return True when a page may end just before text[i] without splitting a syllable."""
+    if i <= 0 or i >= len(text):
+        return True
+    prev, cur = text[i - 1], text[i]
+    if prev == COENG or prev in _JOINERS or cur in _JOINERS or cur in _NO_BREAK_BEFORE:
+        return False
+    # A combining mark (Khmer vowel signs, diacritics, COENG itself) belongs to what precedes it.
+    return unicodedata.category(cur) not in ("Mn", "Mc", "Me")
+
+
+@lru_cache(maxsize=2048)
+def word_breaks(text: str) -> frozenset[int]:
+    """Return the indexes before which a line may break between words (ICU line breaking)."""
+    if icu is None:
+        return frozenset(i for i in range(1, len(text)) if text[i - 1] in _SPACES)
+    iterator = icu.BreakIterator.createLineInstance(icu.Locale("km"))
+    iterator.setText(text)
+    # ICU counts UTF-16 code units; map them back to Python's code point indexes.
+    utf16_to_index: dict[int, int] = {}
+    offset = 0
+    for index, ch in enumerate(text):
+        utf16_to_index[offset] = index
+        offset += 2 if ord(ch) > 0xFFFF else 1
+    return frozenset(utf16_to_index[b] for b in iterator if b in utf16_to_index and utf16_to_index[b] > 0)
+
+
+def split_head(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
+    """Split text into the longest head that fits and the rest.
+
+    Prefers a break between words, else between syllables; a head of at least one
+    syllable is always returned so that paging always moves on.
+    """
+    if fits(text):
+        return text, ""
+    words = word_breaks(text)
+    cuts = [i for i in range(1, len(text)) if can_break_before(text, i)]
+    # A longer head never fits better (units only grow), so the longest fitting cut is found
+    # by bisection: a screen is rendered on every hop.
+    low, high = 0, len(cuts)
+    while low < high:
+        middle = (low + high) // 2
+        if fits(text[: cuts[middle]].rstrip(_SPACES)):
+            low = middle + 1
+        else:
+            high = middle
+    fitting = cuts[:low]
+    best_syllable = fitting[-1] if fitting else 0
+    best_word = next(
+        (i for i in reversed(fitting) if i in words or text[i - 1] in _SPACES or text[i] in _SPACES),
+        0,
+    )
+    cut = best_word or best_syllable
+    if cut == 0:
+        cut = 1
+        while cut < len(text) and not can_break_before(text, cut):
+            cut += 1
+    return text[:cut].rstrip(_SPACES), text[cut:].lstrip(_SPACES)

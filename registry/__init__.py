@@ -1,0 +1,1 @@
+"""The registry: people, programmes, cases and the outbox, with their services."""

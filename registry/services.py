@@ -1,0 +1,204 @@
+"""Registry services: each owns one transaction and returns plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from phonetext.encoding import measure_sms
+from registry.db import utcnow
+from registry.errors import NotFound
+from registry.models import Contact, OutboxMessage, Programme, ProgrammeText, UssdSessionEnd
+
+Db = sessionmaker[Session]
+
+
+@dataclass(frozen=True)
+class ProgrammeSummary:
+    """A programme as a list shows it."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ProgrammeInfo:
+    """A programme's full description in one language."""
+
+    code: str
+    name: str
+    summary: str
+    eligibility: str
+    benefits: str
+    how_to_apply: str
+
+
+@dataclass(frozen=True)
+class SmsView:
+    """An outgoing SMS as the simulator and operators see it."""
+
+    id: int
+    recipient: str
+    body: str
+    purpose: str
+    status: str
+    encoding: str
+    segments: int
+    created_at: datetime
+
+
+def get_language(db: Db, phone: str) -> str | None:
+    """Return the language a phone number chose, or None if it never chose."""
+    with db() as session:
+        return session.scalar(select(Contact.language).where(Contact.phone == phone))
+
+
+def set_language(db: Db, phone: str, language: str) -> None:
+    """Remember the language a phone number chose."""
+    with db.begin() as session:
+        contact = session.scalar(select(Contact).where(Contact.phone == phone))
+        if contact is None:
+            session.add(Contact(phone=phone, language=language))
+        else:
+            contact.language = language
+
+
+def _programme_query(country: str):  # type: ignore[no-untyped-def]
+    return (
+        select(Programme)
+        .where(Programme.country == country, Programme.active.is_(True))
+        .options(selectinload(Programme.texts))
+    )
+
+
+def _text_in(programme: Programme, language: str, fallback: str) -> ProgrammeText:
+    text = programme.text(language) or programme.text(fallback) or programme.texts[0]
+    return text
+
+
+def list_programmes(db: Db, country: str, language: str, fallback: str = "en") -> list[ProgrammeSummary]:
+    """Return a country's active programmes, in catalogue order, named in a language."""
+    with db() as session:
+        programmes = session.scalars(
+            _programme_query(country).order_by(Programme.position, Programme.code)
+        ).all()
+        return [ProgrammeSummary(p.code, _text_in(p, language, fallback).name) for p in programmes if p.texts]
+
+
+def get_programme(db: Db, country: str, code: str, language: str, fallback: str = "en") -> ProgrammeInfo:
+    """Return one programme's description in a language; raise NotFound if there is none."""
+    with db() as session:
+        programme = session.scalar(_programme_query(country).where(Programme.code == code))
+        if programme is None or not programme.texts:
+            raise NotFound(f"programme {code!r} of {country}")
+        t = _text_in(programme, language, fallback)
+        return ProgrammeInfo(code, t.name, t.summary, t.eligibility, t.benefits, t.how_to_apply)
+
+
+def _add_sms(
+    session: Session,
+    recipient: str,
+    language: str,
+    body: str,
+    purpose: str,
+    idempotency_key: str | None = None,
+) -> OutboxMessage:
+    measure = measure_sms(body)
+    message = OutboxMessage(
+        recipient=recipient,
+        language=language,
+        body=body,
+        purpose=purpose,
+        encoding=measure.encoding,
+        segments=measure.segments,
+        idempotency_key=idempotency_key,
+    )
+    session.add(message)
+    return message
+
+
+def queue_sms(
+    db: Db,
+    recipient: str,
+    language: str,
+    body: str,
+    purpose: str,
+    idempotency_key: str | None = None,
+) -> int:
+    """Write an SMS to the outbox and return its id; a repeated idempotency key writes nothing."""
+    if idempotency_key is not None:
+        with db() as session:
+            existing = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
+            )
+        if existing is not None:
+            return existing
+    try:
+        with db.begin() as session:
+            message = _add_sms(session, recipient, language, body, purpose, idempotency_key)
+            session.flush()
+            return message.id
+    except IntegrityError:
+        # A concurrent request with the same key won the race: its row is the one.
+        with db() as session:
+            existing = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
+            )
+        if existing is None:
+            raise
+        return existing
+
+
+def list_sms_to(db: Db, phone: str, limit: int = 50) -> list[SmsView]:
+    """Return the latest SMS written for a phone number, newest first."""
+    with db() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.recipient == phone)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        ).all()
+        return [
+            SmsView(m.id, m.recipient, m.body, m.purpose, m.status, m.encoding, m.segments, m.created_at)
+            for m in rows
+        ]
+
+
+def record_session_end(
+    db: Db,
+    session_id: str,
+    phone: str | None,
+    service_code: str | None,
+    network_code: str | None,
+    status: str | None,
+    error_message: str | None,
+    duration_ms: int | None,
+    hops: int | None,
+    cost: str | None,
+) -> bool:
+    """Record a USSD session's end once; return False when it was already recorded."""
+    try:
+        with db.begin() as session:
+            if session.scalar(select(UssdSessionEnd.id).where(UssdSessionEnd.session_id == session_id)):
+                return False
+            session.add(
+                UssdSessionEnd(
+                    session_id=session_id,
+                    phone=phone,
+                    service_code=service_code,
+                    network_code=network_code,
+                    status=status,
+                    error_message=error_message,
+                    duration_ms=duration_ms,
+                    hops=hops,
+                    cost=cost,
+                    received_at=utcnow(),
+                )
+            )
+            return True
+    except IntegrityError:
+        return False

@@ -1,0 +1,18 @@
+"""What the engine needs to know about the deployment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from phonetext.encoding import Budget
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment choices the conversations depend on."""
+
+    country: str = "KH"
+    languages: tuple[str, ...] = ("km", "pt", "en")
+    default_language: str = "km"
+    budget: Budget = field(default_factory=Budget)
+    session_ttl: int = 300

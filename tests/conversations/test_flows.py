@@ -1,0 +1,216 @@
+"""The USSD flows end to end through the webhook, on real Redis and a real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from registry.models import Contact, OutboxMessage
+from registry.services import set_language
+from tests.phones import Phone, assert_fits
+
+KH = "+85512345678"
+
+
+def outbox(app: Flask) -> list[OutboxMessage]:
+    with app.extensions["janela"].db() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_first_dial_asks_for_the_language_each_in_its_own_words(client: FlaskClient) -> None:
+    screen = Phone(client, KH).dial()
+    assert screen.splitlines() == ["ភាសា / Idioma / Language", "1 ខ្មែរ", "2 Português", "3 English"]
+
+
+def test_language_choice_is_remembered_for_the_number(app: Flask, client: FlaskClient) -> None:
+    phone = Phone(client, KH)
+    phone.dial()
+    assert phone.send("2").startswith("Apoio social\n1 Programas")
+    again = Phone(client, KH).dial()
+    assert again.startswith("Apoio social\n1 Programas")
+    with app.extensions["janela"].db() as session:
+        assert session.scalar(select(Contact.language).where(Contact.phone == KH)) == "pt"
+
+
+def test_language_can_be_changed_from_the_main_menu(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "km")
+    phone = Phone(client, KH)
+    assert phone.dial().startswith("គាំពារសង្គម")
+    assert phone.send("5").startswith("ភាសា / Idioma / Language")
+    assert "0 ថយ 00 ដើម" in phone.screen  # from the menu the person may go back
+    assert phone.send("3").startswith("Social protection\n1 Programmes")
+    assert Phone(client, KH).dial().startswith("Social protection")
+
+
+def test_main_menu_offers_the_four_services_and_language(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    assert Phone(client, KH).dial().splitlines() == [
+        "Social protection",
+        "1 Programmes",
+        "2 Pre-registration",
+        "3 My ID and status",
+        "4 Complaints",
+        "5 Language",
+    ]
+
+
+def test_services_not_built_yet_say_coming_soon_and_go_back(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    phone = Phone(client, KH)
+    phone.dial()
+    for key, name in (("2", "Pre-registration"), ("3", "My ID and status"), ("4", "Complaints")):
+        screen = phone.send(key)
+        assert screen.startswith(f"{name}: this service is coming soon.")
+        assert not phone.ended
+        assert phone.send("0").startswith("Social protection")
+
+
+def test_browse_programmes_read_a_section_page_by_page(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "km")
+    phone = Phone(client, KH)
+    phone.dial()
+    assert phone.send("1").startswith("កម្មវិធី\n1 ប័ណ្ណសមធម៌ (IDPoor)")
+    phone.send("1")
+    assert phone.screen.startswith("ប័ណ្ណសមធម៌ (IDPoor)\n1 សង្ខេប")
+    text = phone.send("2")
+    assert text.startswith("អ្នកមានសិទ្ធិ\n")
+    pages = [text]
+    while "98 ទៀត" in phone.screen:
+        pages.append(phone.send("98"))
+    assert len(pages) >= 2
+    for page in pages:
+        assert_fits(page)
+    body = "".join(page.split("\n98")[0].split("\n0 ថយ")[0] for page in pages)
+    assert "តាមរយៈអត្តសញ្ញាណកម្មតាមតម្រូវការ។" in body
+    # 0 steps back one page, then out of the section.
+    assert phone.send("0") == pages[-2]
+
+
+def test_back_and_home_work_everywhere(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    phone = Phone(client, KH)
+    home = phone.dial()
+    programmes = phone.send("1")
+    programme = phone.send("2")
+    assert programme.startswith("Family Package")
+    assert phone.send("3").startswith("Benefits\n")
+    assert phone.send("0") == programme
+    assert phone.send("0") == programmes
+    phone.send("2")
+    phone.send("1")
+    assert phone.send("00") == home
+
+
+def test_invalid_choice_reshows_the_screen_with_a_reason(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "pt")
+    phone = Phone(client, KH)
+    menu = phone.dial()
+    for nonsense in ("9", "abc", "", "*", "#", "1 2", "-1", "٣", "0", "98" * 100):
+        screen = phone.send(nonsense)
+        assert screen.startswith("Opção inválida. Tente de novo.\n"), (nonsense, screen)
+        assert_fits(screen)
+        assert not phone.ended
+    assert phone.send("1").startswith("Programas")
+    assert phone.send("00") == menu
+
+
+def test_khmer_digits_and_a_trailing_hash_are_understood(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "km")
+    phone = Phone(client, KH)
+    phone.dial()
+    assert phone.send("១").startswith("កម្មវិធី")
+    assert phone.send(" 2# ").startswith("កញ្ចប់គ្រួសារ")
+
+
+def test_dial_string_with_extra_digits_jumps_to_the_item(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    phone = Phone(client, KH, code="*384*123*1#")
+    assert phone.dial("1").startswith("Programmes\n1 IDPoor")
+    assert phone.send("1").startswith("IDPoor (Equity Card)")
+    deep = Phone(client, KH).dial("1", "3", "2")
+    assert deep.startswith("Who can get it\nStudents") or deep.startswith("Who can get it\nPrimary")
+
+
+def test_dial_shortcut_from_a_new_number_asks_language_then_jumps(client: FlaskClient) -> None:
+    phone = Phone(client, "+85512000001")
+    assert phone.dial("1").startswith("ភាសា / Idioma / Language")
+    assert phone.send("3").startswith("Programmes\n1 IDPoor")
+
+
+def test_dial_shortcut_that_leads_nowhere_stops_quietly(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    assert Phone(client, KH).dial("9", "1").startswith("Social protection\n1 Programmes")
+
+
+def test_repeated_hop_gets_the_same_reply_and_sends_one_sms(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    phone = Phone(client, KH)
+    phone.dial()
+    phone.send("1")
+    phone.send("1")
+    first = phone.send("5")
+    assert first == "IDPoor (Equity Card) will reach you by SMS shortly.\n0 Back 00 Home"
+    assert phone.repeat()[4:] == first
+    assert phone.repeat()[4:] == first
+    messages = outbox(app)
+    assert len(messages) == 1
+    sms = messages[0]
+    assert (sms.recipient, sms.language, sms.purpose, sms.status) == (KH, "en", "programme_info", "queued")
+    assert sms.body.startswith("IDPoor (Equity Card)\nIDPoor identifies poor households")
+    assert "How to apply: Ask your village chief" in sms.body
+    assert sms.segments >= 2 and sms.encoding == "GSM-7"
+    # Going back and asking again in the same session does not send it twice either.
+    phone.send("0")
+    phone.send("5")
+    assert len(outbox(app)) == 1
+
+
+def test_programme_sms_is_in_the_callers_language(app: Flask, client: FlaskClient) -> None:
+    set_language(app.extensions["janela"].db, KH, "km")
+    phone = Phone(client, KH)
+    phone.dial("1", "6", "5")
+    assert phone.screen.startswith("មូលនិធិសមធម៌សុខាភិបាល នឹងផ្ញើជូនអ្នកតាមសារ SMS")
+    (sms,) = outbox(app)
+    assert sms.language == "km" and sms.encoding == "UCS-2"
+    assert "របៀបដាក់ពាក្យ៖ បង្ហាញប័ណ្ណសមធម៌" in sms.body
+
+
+def test_an_expired_session_starts_cleanly(app: Flask, client: FlaskClient, redis_client: Any) -> None:
+    set_language(app.extensions["janela"].db, KH, "en")
+    phone = Phone(client, KH)
+    phone.dial()
+    phone.send("1")
+    redis_client.delete(*redis_client.keys("janela:ussd:session:*"))
+    # The gateway still sends the whole history; it is replayed from the top.
+    assert phone.send("2").startswith("Family Package")
+
+
+def test_two_people_do_not_share_sessions(app: Flask, client: FlaskClient) -> None:
+    db = app.extensions["janela"].db
+    set_language(db, KH, "en")
+    set_language(db, "+85512999999", "pt")
+    a, b = Phone(client, KH), Phone(client, "+85512999999")
+    a.dial()
+    b.dial()
+    assert a.send("1").startswith("Programmes")
+    assert b.send("1").startswith("Programas")
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 2
+
+
+def test_a_removed_programme_sends_the_person_home_politely(app: Flask, client: FlaskClient) -> None:
+    from registry.models import Programme
+
+    db = app.extensions["janela"].db
+    set_language(db, KH, "en")
+    phone = Phone(client, KH)
+    phone.dial()
+    phone.send("1")
+    phone.send("1")
+    with db.begin() as session:
+        session.scalar(select(Programme).where(Programme.code == "idpoor")).active = False
+    screen = phone.send("1")
+    assert screen.startswith("That item is no longer available.\nSocial protection")

@@ -1,0 +1,50 @@
+from conversations.paging import Footer, paginate
+from phonetext.encoding import Budget
+
+FOOTER = Footer(last="0 Back 00 Home", more="98 More\n0 Back 00 Home")
+
+
+def content(page: str) -> list[str]:
+    return [line for line in page.split("\n") if line not in ("98 More", "0 Back 00 Home")]
+
+
+def test_short_screen_is_one_page_with_the_last_footer() -> None:
+    pages = paginate(["Title"], ["1 One", "2 Two"], Budget().fits, FOOTER)
+    assert pages == ["Title\n1 One\n2 Two\n0 Back 00 Home"]
+
+
+def test_long_list_pages_and_keeps_every_choice_whole() -> None:
+    choices = [f"{i} Programme number {i}" for i in range(1, 30)]
+    budget = Budget(max_gsm7=80)
+    pages = paginate(["Programmes"], choices, budget.fits, FOOTER)
+    assert len(pages) > 1
+    assert all(budget.fits(p) for p in pages)
+    assert all(p.endswith("98 More\n0 Back 00 Home") for p in pages[:-1])
+    assert pages[-1].endswith("\n0 Back 00 Home") and "98 More" not in pages[-1]
+    shown = [line for p in pages for line in content(p)]
+    assert shown == ["Programmes", *choices]
+
+
+def test_long_text_is_cut_to_fill_pages_and_nothing_is_lost() -> None:
+    text = " ".join(f"word{i}" for i in range(200))
+    budget = Budget(max_gsm7=60)
+    pages = paginate([text], ["1 Send by SMS"], budget.fits, FOOTER)
+    assert all(budget.fits(p) for p in pages)
+    words = " ".join(line for p in pages for line in content(p) if line != "1 Send by SMS").split()
+    assert words == text.split()
+    assert "1 Send by SMS" in pages[-1]
+
+
+def test_header_stands_on_every_page() -> None:
+    pages = paginate(["x " * 100], [], Budget(max_gsm7=50).fits, FOOTER, header="Invalid choice.")
+    assert all(p.startswith("Invalid choice.\n") for p in pages)
+
+
+def test_khmer_text_pages_within_the_ucs2_budget() -> None:
+    text = "ប្រាក់ឧបត្ថម្ភប្រចាំខែសម្រាប់ជនមានពិការភាព ក្នុងគ្រួសារក្រីក្រ។" * 4
+    footer = Footer("0 ថយ 00 ដើម", "98 ទៀត\n0 ថយ 00 ដើម")
+    pages = paginate([text], [], Budget().fits, footer)
+    assert len(pages) > 2
+    assert all(Budget().fits(p) for p in pages)
+    rebuilt = "".join(p.split("\n")[0] for p in pages)
+    assert rebuilt.replace(" ", "") == text.replace(" ", "")

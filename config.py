@@ -1,0 +1,136 @@
+"""Configuration: defaults, then environment variables, then explicit overrides."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from conversations.i18n import LOCALES_DIR
+
+# Languages a country's demo speaks first.
+COUNTRY_LANGUAGE = {
+    "KH": "km",
+    "MZ": "pt",
+    "AO": "pt",
+    "CV": "pt",
+    "GW": "pt",
+    "ST": "pt",
+    "TL": "pt",
+    "BR": "pt",
+    "PT": "pt",
+}
+
+INT_SETTINGS = ("PORT", "USSD_MAX_GSM7", "USSD_MAX_UCS2", "SESSION_TTL")
+ENV_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "PORT",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "COUNTRY",
+    "USSD_SERVICE_CODES",
+    "USSD_MAX_GSM7",
+    "USSD_MAX_UCS2",
+    "SESSION_TTL",
+    "SECRET_KEY",
+    "WEBHOOK_TOKEN",
+    "AT_USERNAME",
+    "AT_API_KEY",
+    "AT_SENDER_ID",
+    "AT_API_URL",
+    "SMS_BACKEND",
+    "SIMULATOR",
+)
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message says which and why."""
+
+
+def defaults(instance: Path) -> dict[str, Any]:
+    """Return the settings a newcomer's laptop runs with."""
+    return {
+        "DATABASE_URL": f"sqlite:///{instance / 'janela.db'}",
+        "REDIS_URL": "",  # empty: an embedded Redis server under instance/
+        "PORT": 8000,
+        "DEFAULT_LANGUAGE": "",  # empty: the country's language
+        "LANGUAGES": "km,pt,en",
+        "COUNTRY": "KH",
+        "USSD_SERVICE_CODES": "",
+        "USSD_MAX_GSM7": 182,
+        "USSD_MAX_UCS2": 80,
+        "SESSION_TTL": 300,
+        "SECRET_KEY": "",
+        "WEBHOOK_TOKEN": "",
+        "AT_USERNAME": "sandbox",
+        "AT_API_KEY": "",
+        "AT_SENDER_ID": "",
+        "AT_API_URL": "",
+        "SMS_BACKEND": "",  # empty: africastalking when AT_API_KEY is set, else outbox
+        "SIMULATOR": "",  # empty: on when SMS stay in the outbox
+    }
+
+
+def _split(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def load(
+    instance: Path, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Resolve every setting, check it, and derive the ones that depend on others."""
+    env = os.environ if environ is None else environ
+    settings = defaults(instance)
+    settings.update({name: env[name] for name in ENV_SETTINGS if env.get(name, "") != ""})
+    settings.update(overrides or {})
+
+    for name in INT_SETTINGS:
+        try:
+            settings[name] = int(settings[name])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name} must be a whole number, not {settings[name]!r}") from exc
+        if settings[name] <= 0:
+            raise ConfigError(f"{name} must be positive")
+
+    settings["COUNTRY"] = str(settings["COUNTRY"]).strip().upper()
+    if len(settings["COUNTRY"]) != 2 or not settings["COUNTRY"].isalpha():
+        raise ConfigError("COUNTRY must be a two-letter ISO code such as KH or MZ")
+
+    languages = _split(settings["LANGUAGES"])
+    if not languages:
+        raise ConfigError("LANGUAGES must name at least one language")
+    for lang in languages:
+        if not (LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po").exists():
+            raise ConfigError(f"LANGUAGES names {lang!r}, which has no catalog under locales/")
+    settings["LANGUAGES"] = languages
+
+    default_language = settings["DEFAULT_LANGUAGE"] or COUNTRY_LANGUAGE.get(settings["COUNTRY"], languages[0])
+    if default_language not in languages:
+        default_language = languages[0] if not settings["DEFAULT_LANGUAGE"] else default_language
+    if default_language not in languages:
+        raise ConfigError(f"DEFAULT_LANGUAGE {default_language!r} is not one of LANGUAGES")
+    settings["DEFAULT_LANGUAGE"] = default_language
+
+    settings["USSD_SERVICE_CODES"] = _split(settings["USSD_SERVICE_CODES"])
+
+    backend = settings["SMS_BACKEND"] or ("africastalking" if settings["AT_API_KEY"] else "outbox")
+    if backend not in ("africastalking", "outbox"):
+        raise ConfigError("SMS_BACKEND must be africastalking or outbox")
+    if backend == "africastalking" and not settings["AT_API_KEY"]:
+        raise ConfigError("SMS_BACKEND=africastalking needs AT_API_KEY")
+    settings["SMS_BACKEND"] = backend
+
+    simulator = settings["SIMULATOR"]
+    settings["SIMULATOR"] = backend == "outbox" if simulator in ("", None) else _flag(simulator)
+
+    # Sessions of the web pages need a key; a random one is fine for a single demo process.
+    settings["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    return settings

@@ -57,6 +57,11 @@ def janela() -> Janela:
     return current_app.extensions["janela"]
 
 
+def instance_dir() -> str:
+    """Return where local state lives (SQLite file, embedded Redis): INSTANCE_DIR or ./instance."""
+    return str(Path(os.environ.get("INSTANCE_DIR") or Path(__file__).resolve().parent / "instance").resolve())
+
+
 def connect_redis(url: str, instance: Path) -> tuple[redis.Redis, Any]:
     """Connect to REDIS_URL, or start an embedded Redis under instance/ when it is empty."""
     if url:
@@ -72,7 +77,7 @@ def connect_redis(url: str, instance: Path) -> tuple[redis.Redis, Any]:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment, then the given overrides."""
-    app = Flask(__name__)
+    app = Flask(__name__, instance_path=instance_dir())
     instance = Path(app.instance_path)
     app.config.update(janela_config.load(instance, config))
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024  # a USSD or SMS callback is never bigger
@@ -220,7 +225,7 @@ def healthz() -> tuple[Response, int]:
 def main() -> None:
     """Start everything on this machine: Redis, schema, demo data, a worker and the web server."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    instance = Path(__file__).resolve().parent / "instance"
+    instance = Path(instance_dir())
     embedded = None
     if not os.environ.get("REDIS_URL"):
         # One embedded server for the web process and the worker alike.

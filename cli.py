@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
 
 from registry.catalogue import demo_catalogue, import_catalogue
@@ -39,7 +40,7 @@ def prepare_database(app: Flask) -> None:
             )
 
 
-db_group = click.Group("db", help="Manage the database schema.")
+db_group = AppGroup("db", help="Manage the database schema.")
 
 
 @db_group.command("upgrade")
@@ -58,7 +59,7 @@ def db_downgrade(revision: str) -> None:
     click.echo(f"Database at {revision}.")
 
 
-programmes_group = click.Group("programmes", help="Manage the programme catalogue.")
+programmes_group = AppGroup("programmes", help="Manage the programme catalogue.")
 
 
 @programmes_group.command("import")
@@ -88,7 +89,7 @@ def programmes_list(language: str | None) -> None:
         click.echo(f"{p.code}\t{p.name}")
 
 
-demo_group = click.Group("demo", help="Demo data.")
+demo_group = AppGroup("demo", help="Demo data.")
 
 
 @demo_group.command("load")
@@ -97,7 +98,7 @@ def demo_load() -> None:
     prepare_database(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-ussd_group = click.Group("ussd", help="Run USSD sessions from the command line.")
+ussd_group = AppGroup("ussd", help="Run USSD sessions from the command line.")
 
 
 @ussd_group.command("run")
@@ -134,6 +135,7 @@ def ussd_run(phone: str, code: str, inputs: tuple[str, ...]) -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Stop once the queues are empty.")
 def worker_command(burst: bool) -> None:
     """Run an RQ worker (with its scheduler) on janela's queues."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from phonetext.splitting import split_head
 
@@ -43,7 +44,7 @@ def paginate(
             taken.append(pending.pop(0)[0])
         line, splittable = pending[0]
         if splittable or not taken:
-            head, tail = split_head(line, lambda t, done=tuple(taken): fits(page([*done, t], footer.more)))
+            head, tail = split_head(line, partial(_fits_after, fits, page, list(taken), footer.more))
             if (head and fits(page([*taken, head], footer.more))) or not taken:
                 taken.append(head)
                 if tail:
@@ -51,3 +52,14 @@ def paginate(
                 else:
                     pending.pop(0)
         pages.append(page(taken, footer.more))
+
+
+def _fits_after(
+    fits: Callable[[str], bool],
+    page: Callable[[list[str], str], str],
+    taken: list[str],
+    foot: str,
+    text: str,
+) -> bool:
+    """Return True when text fits on a page after the lines already taken."""
+    return fits(page([*taken, text], foot))

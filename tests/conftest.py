@@ -64,9 +64,18 @@ def make_app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Any]
     made: list[Flask] = []
 
     def build(catalogue: str | None = "KH", **overrides: Any) -> Flask:
-        config = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "COUNTRY": "KH",
-                  "LANGUAGES": "km,pt,en", "DEFAULT_LANGUAGE": "km", "WEBHOOK_TOKEN": "",
-                  "USSD_SERVICE_CODES": "", "AT_API_KEY": "", "SMS_BACKEND": "", "SIMULATOR": ""}
+        config = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "COUNTRY": "KH",
+            "LANGUAGES": "km,pt,en",
+            "DEFAULT_LANGUAGE": "km",
+            "WEBHOOK_TOKEN": "",
+            "USSD_SERVICE_CODES": "",
+            "AT_API_KEY": "",
+            "SMS_BACKEND": "",
+            "SIMULATOR": "",
+        }
         config.update(overrides)
         app = create_app(config)
         app.config["TESTING"] = True

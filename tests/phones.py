@@ -29,8 +29,13 @@ class Phone:
         """Send one raw callback of the current session and return the raw reply."""
         response = self.client.post(
             self.url,
-            data={"sessionId": self.session_id, "serviceCode": self.code, "phoneNumber": self.number,
-                  "networkCode": "99999", "text": text},
+            data={
+                "sessionId": self.session_id,
+                "serviceCode": self.code,
+                "phoneNumber": self.number,
+                "networkCode": "99999",
+                "text": text,
+            },
         )
         assert response.status_code == 200, response.get_data(as_text=True)
         assert response.mimetype == "text/plain"

@@ -14,8 +14,13 @@ from registry.services import set_language
 from tests.phones import Phone, assert_fits
 
 KH = "+85512345678"
-FORM = {"sessionId": "ATUid_1", "serviceCode": "*384*123#", "phoneNumber": KH,
-        "networkCode": "45606", "text": ""}
+FORM = {
+    "sessionId": "ATUid_1",
+    "serviceCode": "*384*123#",
+    "phoneNumber": KH,
+    "networkCode": "45606",
+    "text": "",
+}
 
 
 def post(client: FlaskClient, **changes: Any) -> tuple[int, str]:
@@ -168,17 +173,31 @@ def test_healthz_is_503_when_the_database_is_down(make_app: Any) -> None:
 
 
 def test_end_of_session_notifications_are_recorded_once(app: Flask, client: FlaskClient) -> None:
-    event = {"sessionId": "ATUid_9", "serviceCode": "*384*123#", "phoneNumber": KH,
-             "networkCode": "45606", "status": "Success", "cost": "KES 0.0500",
-             "durationInMillis": "15230", "hopsCount": "4", "input": "1*2*3",
-             "lastAppResponse": "END bye", "errorMessage": "", "date": "2026-11-22 10:00:00"}
+    event = {
+        "sessionId": "ATUid_9",
+        "serviceCode": "*384*123#",
+        "phoneNumber": KH,
+        "networkCode": "45606",
+        "status": "Success",
+        "cost": "KES 0.0500",
+        "durationInMillis": "15230",
+        "hopsCount": "4",
+        "input": "1*2*3",
+        "lastAppResponse": "END bye",
+        "errorMessage": "",
+        "date": "2026-11-22 10:00:00",
+    }
     for _ in range(3):
         response = client.post("/ussd/events", data=event)
         assert response.status_code == 200
     with app.extensions["janela"].db() as session:
         (row,) = session.scalars(select(UssdSessionEnd)).all()
     assert (row.session_id, row.status, row.duration_ms, row.hops, row.cost) == (
-        "ATUid_9", "Success", 15230, 4, "KES 0.0500"
+        "ATUid_9",
+        "Success",
+        15230,
+        4,
+        "KES 0.0500",
     )
 
 
@@ -187,8 +206,9 @@ def test_end_of_session_without_a_session_id_is_a_400(client: FlaskClient) -> No
 
 
 def test_end_of_session_with_junk_numbers_is_still_recorded(app: Flask, client: FlaskClient) -> None:
-    response = client.post("/ussd/events", data={"sessionId": "s", "durationInMillis": "abc",
-                                                 "hopsCount": "x" * 5000})
+    response = client.post(
+        "/ussd/events", data={"sessionId": "s", "durationInMillis": "abc", "hopsCount": "x" * 5000}
+    )
     assert response.status_code == 200
     assert count(app, UssdSessionEnd) == 1
 

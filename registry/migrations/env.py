@@ -9,7 +9,7 @@ from registry import models  # noqa: F401  (registers the tables on Base.metadat
 from registry.db import Base
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url") or "")
 
 with engine.connect() as connection:
     context.configure(

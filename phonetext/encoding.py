@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,3 +88,19 @@ def measure_sms(text: str) -> SmsMeasure:
             segments, used = segments + 1, 0
         used += cost
     return SmsMeasure(enc, total, segments)
+
+
+def fold_to_gsm7(text: str) -> str:
+    """Replace accented Latin letters that GSM-7 lacks (ã, ç, õ...) by their plain letter.
+
+    Only characters whose decomposition is a GSM-7 letter plus accents are changed, so Khmer
+    and other scripts are left as they are: a deployment may prefer cost over accents.
+    """
+    out = []
+    for ch in text:
+        if ch in _GSM7_ALL:
+            out.append(ch)
+            continue
+        base = unicodedata.normalize("NFD", ch)[0]
+        out.append(base if base in _GSM7_ALL and base.isalpha() else ch)
+    return "".join(out)

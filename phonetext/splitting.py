@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
+from phonetext.encoding import measure_sms
+
 try:
     import icu
 except ImportError:  # pragma: no cover - ICU is a dependency; without it cuts fall between syllables
@@ -81,3 +83,17 @@ def split_head(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
         while cut < len(text) and not can_break_before(text, cut):
             cut += 1
     return text[:cut].rstrip(_SPACES), text[cut:].lstrip(_SPACES)
+
+
+def split_sms(text: str, max_segments: int) -> list[str]:
+    """Cut text into messages of at most max_segments segments each, between words."""
+
+    def fits(part: str) -> bool:
+        return measure_sms(part).segments <= max_segments
+
+    parts: list[str] = []
+    rest = text
+    while rest:
+        head, rest = split_head(rest, fits)
+        parts.append(head)
+    return parts

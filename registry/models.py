@@ -20,6 +20,8 @@ class Contact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    # STOP by SMS: no more non-essential messages until START.
+    opted_out: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -62,26 +64,59 @@ class ProgrammeText(Base):
 
 
 class OutboxMessage(Base):
-    """An SMS to send, written in the same transaction as the change that caused it."""
+    """An SMS to send, written in the same transaction as the change that caused it.
+
+    Status runs queued -> sending -> sent -> delivered, or to retry, failed, suppressed (the
+    recipient opted out of non-essential messages) or held (SMS_BACKEND=outbox keeps it here).
+    """
 
     __tablename__ = "outbox_messages"
+    __dispatch__ = "sms"  # a job is enqueued for each new row once its transaction commits
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(40))
+    essential: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     encoding: Mapped[str] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(Integer)
+    part: Mapped[int] = mapped_column(Integer, default=1)
+    parts: Mapped[int] = mapped_column(Integer, default=1)
     # Set by whoever may repeat the request (a retried USSD hop), so the SMS is written once.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
     cost: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InboundMessage(Base):
+    """An SMS a person sent to the service, stored before anything is done with it."""
+
+    __tablename__ = "inbound_messages"
+    __dispatch__ = "inbound"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(100), unique=True)
+    sender: Mapped[str] = mapped_column(String(20), index=True)
+    to: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    link_id: Mapped[str | None] = mapped_column(String(100))
+    network_code: Mapped[str | None] = mapped_column(String(20))
+    # new -> processing -> processed; failed when processing raised (the job is kept for retry)
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    command: Mapped[str | None] = mapped_column(String(40))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class UssdSessionEnd(Base):

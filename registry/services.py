@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from phonetext.encoding import measure_sms
 from registry.db import utcnow
 from registry.errors import NotFound
-from registry.models import Contact, OutboxMessage, Programme, ProgrammeText, UssdSessionEnd
+from registry.models import Contact, Programme, ProgrammeText, UssdSessionEnd
 
 Db = sessionmaker[Session]
 
@@ -35,20 +33,6 @@ class ProgrammeInfo:
     eligibility: str
     benefits: str
     how_to_apply: str
-
-
-@dataclass(frozen=True)
-class SmsView:
-    """An outgoing SMS as the simulator and operators see it."""
-
-    id: int
-    recipient: str
-    body: str
-    purpose: str
-    status: str
-    encoding: str
-    segments: int
-    created_at: datetime
 
 
 def get_language(db: Db, phone: str) -> str | None:
@@ -97,75 +81,6 @@ def get_programme(db: Db, country: str, code: str, language: str, fallback: str 
             raise NotFound(f"programme {code!r} of {country}")
         t = _text_in(programme, language, fallback)
         return ProgrammeInfo(code, t.name, t.summary, t.eligibility, t.benefits, t.how_to_apply)
-
-
-def _add_sms(
-    session: Session,
-    recipient: str,
-    language: str,
-    body: str,
-    purpose: str,
-    idempotency_key: str | None = None,
-) -> OutboxMessage:
-    measure = measure_sms(body)
-    message = OutboxMessage(
-        recipient=recipient,
-        language=language,
-        body=body,
-        purpose=purpose,
-        encoding=measure.encoding,
-        segments=measure.segments,
-        idempotency_key=idempotency_key,
-    )
-    session.add(message)
-    return message
-
-
-def queue_sms(
-    db: Db,
-    recipient: str,
-    language: str,
-    body: str,
-    purpose: str,
-    idempotency_key: str | None = None,
-) -> int:
-    """Write an SMS to the outbox and return its id; a repeated idempotency key writes nothing."""
-    if idempotency_key is not None:
-        with db() as session:
-            existing = session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
-            )
-        if existing is not None:
-            return existing
-    try:
-        with db.begin() as session:
-            message = _add_sms(session, recipient, language, body, purpose, idempotency_key)
-            session.flush()
-            return message.id
-    except IntegrityError:
-        # A concurrent request with the same key won the race: its row is the one.
-        with db() as session:
-            existing = session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.idempotency_key == idempotency_key)
-            )
-        if existing is None:
-            raise
-        return existing
-
-
-def list_sms_to(db: Db, phone: str, limit: int = 50) -> list[SmsView]:
-    """Return the latest SMS written for a phone number, newest first."""
-    with db() as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.recipient == phone)
-            .order_by(OutboxMessage.id.desc())
-            .limit(limit)
-        ).all()
-        return [
-            SmsView(m.id, m.recipient, m.body, m.purpose, m.status, m.encoding, m.segments, m.created_at)
-            for m in rows
-        ]
 
 
 def record_session_end(

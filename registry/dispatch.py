@@ -1,0 +1,48 @@
+"""Hand new outbox and inbound rows to whoever runs jobs, once their transaction has committed.
+
+Models that need a job declare `__dispatch__ = "<kind>"`. Enqueueing only after the commit means a
+job never looks for a row that is not there yet; a row whose job is lost (Redis restarted, the
+hand-off failed) is found again by the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, list[int]], None]
+_PENDING = "janela_dispatch"
+
+
+def dispatch_after_commit(db: sessionmaker[Session], handler: Handler) -> None:
+    """Call handler(kind, ids) after each commit of db's sessions that added dispatchable rows."""
+
+    @event.listens_for(db, "after_flush")
+    def collect(session: Session, _context: Any) -> None:
+        for obj in session.new:
+            kind = getattr(type(obj), "__dispatch__", None)
+            if kind:
+                session.info.setdefault(_PENDING, []).append((kind, obj))
+
+    @event.listens_for(db, "after_commit")
+    def hand_on(session: Session) -> None:
+        pending = session.info.pop(_PENDING, [])
+        by_kind: dict[str, list[int]] = {}
+        for kind, obj in pending:
+            by_kind.setdefault(kind, []).append(obj.id)
+        for kind, ids in by_kind.items():
+            try:
+                handler(kind, ids)
+            except Exception:
+                # The rows are committed; the sweep will hand them on when the queue is back.
+                log.warning("could not enqueue %s jobs %s", kind, ids, exc_info=True)
+
+    @event.listens_for(db, "after_rollback")
+    def forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)

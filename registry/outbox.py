@@ -1,0 +1,323 @@
+"""The SMS outbox: write messages with the change that causes them, then claim and settle them.
+
+A message row is claimed by one sender at a time with a conditional UPDATE, so two jobs racing
+for the same row cannot both hand it to the provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from phonetext.encoding import fold_to_gsm7, measure_sms
+from phonetext.splitting import split_sms
+from registry.db import utcnow
+from registry.models import Contact, OutboxMessage
+from registry.services import Db
+
+SENDABLE = ("queued", "retry")
+FINAL = ("delivered", "failed", "suppressed", "held")
+# AT's delivery statuses, and what each means for the message.
+DELIVERY_STATUS = {
+    "Success": "delivered",
+    "Sent": "sent",
+    "Submitted": "sent",
+    "Buffered": "sent",
+    "Failed": "failed",
+    "Rejected": "failed",
+    "Expired": "failed",
+}
+_RANK = {"queued": 0, "retry": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+
+
+@dataclass(frozen=True)
+class SmsPolicy:
+    """How a deployment writes SMS: a cap on segments per message, and accents or not."""
+
+    max_segments: int = 3
+    fold_accents: bool = False
+
+    def parts(self, body: str, language: str) -> list[str]:
+        """Return the messages body is sent as, each within the segment cap."""
+        if self.fold_accents and language != "km":
+            body = fold_to_gsm7(body)
+        return split_sms(body.strip(), self.max_segments) or [""]
+
+
+@dataclass(frozen=True)
+class SmsToSend:
+    """A claimed message, as the sender needs it."""
+
+    id: int
+    recipient: str
+    body: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SmsView:
+    """An outgoing SMS as the simulator and operators see it."""
+
+    id: int
+    recipient: str
+    body: str
+    purpose: str
+    status: str
+    encoding: str
+    segments: int
+    part: int
+    parts: int
+    cost: str | None
+    last_error: str | None
+    created_at: datetime
+
+
+def add_sms(
+    session: Session,
+    recipient: str,
+    language: str,
+    body: str,
+    purpose: str,
+    policy: SmsPolicy,
+    idempotency_key: str | None = None,
+    essential: bool = True,
+) -> list[OutboxMessage]:
+    """Add a message to the outbox inside the caller's transaction, split into capped parts."""
+    texts = policy.parts(body, language)
+    messages = []
+    for number, text in enumerate(texts, start=1):
+        measure = measure_sms(text)
+        key = idempotency_key if number == 1 or idempotency_key is None else f"{idempotency_key}#{number}"
+        message = OutboxMessage(
+            recipient=recipient,
+            language=language,
+            body=text,
+            purpose=purpose,
+            essential=essential,
+            encoding=measure.encoding,
+            segments=measure.segments,
+            part=number,
+            parts=len(texts),
+            idempotency_key=key,
+        )
+        session.add(message)
+        messages.append(message)
+    return messages
+
+
+def queue_sms(
+    db: Db,
+    recipient: str,
+    language: str,
+    body: str,
+    purpose: str,
+    policy: SmsPolicy,
+    idempotency_key: str | None = None,
+    essential: bool = True,
+) -> list[int]:
+    """Write an SMS to the outbox and return its rows' ids; a repeated key writes nothing."""
+    if idempotency_key is not None:
+        existing = _ids_for_key(db, idempotency_key)
+        if existing:
+            return existing
+    try:
+        with db.begin() as session:
+            messages = add_sms(
+                session, recipient, language, body, purpose, policy, idempotency_key, essential
+            )
+            session.flush()
+            return [m.id for m in messages]
+    except IntegrityError:
+        # A concurrent request with the same key won the race: its rows are the ones.
+        existing = _ids_for_key(db, idempotency_key) if idempotency_key else []
+        if not existing:
+            raise
+        return existing
+
+
+def _ids_for_key(db: Db, key: str) -> list[int]:
+    with db() as session:
+        return list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    or_(
+                        OutboxMessage.idempotency_key == key,
+                        OutboxMessage.idempotency_key.like(f"{key}#%"),
+                    )
+                )
+                .order_by(OutboxMessage.part)
+            )
+        )
+
+
+def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
+    """Take a sendable message for sending; None when it is not sendable or another job has it."""
+    with db.begin() as session:
+        now = utcnow()
+        claimed = session.scalar(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(SENDABLE))
+            .values(
+                status="sending",
+                attempts=OutboxMessage.attempts + 1,
+                claimed_at=now,
+                updated_at=now,
+            )
+            .returning(OutboxMessage.id)
+        )
+        if claimed is None:
+            return None
+        message = session.get_one(OutboxMessage, message_id)
+        return SmsToSend(message.id, message.recipient, message.body, message.attempts)
+
+
+def is_suppressed(db: Db, message_id: int) -> bool:
+    """Return True when the recipient opted out and the message is not essential."""
+    with db() as session:
+        row = session.execute(
+            select(OutboxMessage.essential, Contact.opted_out)
+            .outerjoin(Contact, Contact.phone == OutboxMessage.recipient)
+            .where(OutboxMessage.id == message_id)
+        ).one_or_none()
+    return bool(row and not row.essential and row.opted_out)
+
+
+def settle_sms(
+    db: Db,
+    message_id: int,
+    status: str,
+    provider_message_id: str | None = None,
+    cost: str | None = None,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Record what became of a claimed message: sent, retry, failed, suppressed or held."""
+    values: dict[str, object] = {
+        "status": status,
+        "updated_at": utcnow(),
+        "last_error": error,
+        "next_attempt_at": retry_at,
+    }
+    if provider_message_id is not None:
+        values["provider_message_id"] = provider_message_id
+    if cost is not None:
+        values["cost"] = cost
+    if status == "sent":
+        values["sent_at"] = utcnow()
+    with db.begin() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+def record_delivery(db: Db, provider_message_id: str, at_status: str, reason: str | None) -> bool:
+    """Apply a delivery report; return False when no message has that provider id.
+
+    Reports may arrive twice or out of order: a status never moves a message backwards.
+    """
+    status = DELIVERY_STATUS.get(at_status)
+    with db.begin() as session:
+        message = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.provider_message_id == provider_message_id)
+        )
+        if message is None:
+            return False
+        if status is None or _RANK.get(status, 0) < _RANK.get(message.status, 0):
+            return True
+        message.status = status
+        if status == "delivered":
+            message.delivered_at = utcnow()
+        if status == "failed":
+            message.last_error = f"{at_status}: {reason}" if reason else at_status
+        return True
+
+
+def stranded_sms(db: Db, grace: timedelta, limit: int = 500) -> list[int]:
+    """Return sendable messages whose job should have run by now: it was lost with Redis."""
+    cutoff = utcnow() - grace
+    with db() as session:
+        return list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.status.in_(SENDABLE),
+                    OutboxMessage.updated_at < cutoff,
+                    or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at < cutoff),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+
+
+def release_stale_claims(db: Db, older_than: timedelta) -> list[int]:
+    """Make messages claimed by a worker that went silent sendable again; return their ids."""
+    cutoff = utcnow() - older_than
+    with db.begin() as session:
+        ids = list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < cutoff)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+                .values(status="retry", last_error="the sending worker stopped", updated_at=utcnow())
+            )
+        return ids
+
+
+def retry_failed_sms(db: Db, message_ids: list[int] | None = None) -> list[int]:
+    """Make failed messages sendable again (all of them, or the given ones); return their ids."""
+    with db.begin() as session:
+        query = select(OutboxMessage).where(OutboxMessage.status == "failed")
+        if message_ids:
+            query = query.where(OutboxMessage.id.in_(message_ids))
+        messages = list(session.scalars(query))
+        for message in messages:
+            message.status = "retry"
+        return [m.id for m in messages]
+
+
+def list_sms(db: Db, phone: str | None = None, status: str | None = None, limit: int = 50) -> list[SmsView]:
+    """Return the latest SMS, newest first, for one phone and one status if given."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if phone:
+        query = query.where(OutboxMessage.recipient == phone)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    with db() as session:
+        return [
+            SmsView(
+                m.id,
+                m.recipient,
+                m.body,
+                m.purpose,
+                m.status,
+                m.encoding,
+                m.segments,
+                m.part,
+                m.parts,
+                m.cost,
+                m.last_error,
+                m.created_at,
+            )
+            for m in session.scalars(query)
+        ]
+
+
+def sms_totals(db: Db) -> dict[str, tuple[int, int]]:
+    """Return, per status, how many messages and how many billed segments there are."""
+    with db() as session:
+        rows = session.execute(
+            select(
+                OutboxMessage.status, func.count(), func.coalesce(func.sum(OutboxMessage.segments), 0)
+            ).group_by(OutboxMessage.status)
+        ).all()
+    return {status: (count, segments) for status, count, segments in rows}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from conversations.i18n import N_, NATIVE_NAMES, Translator
 from conversations.screens import Choice, Context, Do, Go, Home, Screen, Target, View
 from registry import services
+from registry.outbox import queue_sms
 from registry.services import ProgrammeInfo
 
 MAIN = "main"
@@ -108,12 +109,13 @@ def programme_sms(t: Translator, info: ProgrammeInfo) -> str:
 def send_programme_sms(ctx: Context) -> Target:
     """Write the programme's description to the outbox for the caller, once per session."""
     info = _programme(ctx)
-    services.queue_sms(
+    queue_sms(
         ctx.db,
         recipient=ctx.phone,
         language=ctx.language,
         body=programme_sms(ctx.t, info),
         purpose="programme_info",
+        policy=ctx.settings.sms_policy,
         idempotency_key=f"ussd:{ctx.session_id}:programme:{info.code}",
     )
     return Go("programme_sms_sent", {"code": info.code})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phonetext.encoding import Budget
+from registry.outbox import SmsPolicy
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,4 @@ class Settings:
     default_language: str = "km"
     budget: Budget = field(default_factory=Budget)
     session_ttl: int = 300
+    sms_policy: SmsPolicy = field(default_factory=SmsPolicy)

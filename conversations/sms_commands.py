@@ -1,0 +1,146 @@
+"""SMS commands: read what a person texted, in km, pt or en, and decide the answer.
+
+The router only decides; registry.inbound.finish_inbound applies the decision (reply, language,
+opt-out) in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from conversations.flows import programme_sms
+from conversations.i18n import N_, Translator
+from conversations.settings import Settings
+from registry import services
+from registry.errors import NotFound
+
+# Every command's keywords per language, as people type them after case and accents are folded.
+KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "help": {"en": ("HELP", "MENU", "?"), "pt": ("AJUDA",), "km": ("ជំនួយ",)},
+    "programmes": {
+        "en": ("PROGRAMMES", "PROGRAMME", "PROGRAMS", "PROGRAM"),
+        "pt": ("PROGRAMAS", "PROGRAMA"),
+        "km": ("កម្មវិធី",),
+    },
+    "language": {"en": ("LANGUAGE", "LANG"), "pt": ("IDIOMA", "LINGUA"), "km": ("ភាសា",)},
+    "stop": {"en": ("STOP",), "pt": ("PARAR", "SAIR"), "km": ("ឈប់",)},
+    "start": {"en": ("START",), "pt": ("INICIAR", "COMECAR"), "km": ("ចាប់ផ្តើម",)},
+}
+# What a person may write to name a language.
+LANGUAGE_WORDS = {
+    "km": ("KM", "KHMER", "ខ្មែរ", "1"),
+    "pt": ("PT", "PORTUGUES", "PORTUGUESE", "2"),
+    "en": ("EN", "ENGLISH", "INGLES", "3"),
+}
+
+HELP = N_(
+    "janela commands:\n"
+    "PROGRAMMES - list of programmes\n"
+    "PROGRAMME 2 - details of programme 2\n"
+    "LANGUAGE KM/PT/EN - change language\n"
+    "STOP / START - other messages"
+)
+NOT_UNDERSTOOD = N_("Sorry, we did not understand your message.")
+PROGRAMME_LIST_END = N_("Send PROGRAMME and a number for details.")
+NO_SUCH_PROGRAMME = N_("There is no programme {wanted}. Send PROGRAMMES for the list.")
+NO_PROGRAMMES = N_("No programmes are listed yet.")
+LANGUAGE_SET = N_("You will now receive messages in English.")
+WHICH_LANGUAGE = N_("Send LANGUAGE KM, LANGUAGE PT or LANGUAGE EN.")
+STOPPED = N_(
+    "You will no longer receive information messages. Answers to your requests still come. "
+    "Send START to receive them again."
+)
+STARTED = N_("You will receive information messages again. Send STOP to end them.")
+
+
+@dataclass(frozen=True)
+class SmsDecision:
+    """What to do with one inbound SMS."""
+
+    command: str
+    language: str
+    reply: str
+    set_language: str | None = None
+    opt_out: bool | None = None
+
+
+def fold(text: str) -> str:
+    """Upper-case, drop Latin accents, remove zero-width spaces and squeeze spaces."""
+    text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch) and out and out[-1].isascii():
+            continue  # an accent on a Latin letter; Khmer signs are kept
+        out.append(ch)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", "".join(out))).strip().upper()
+
+
+def parse(text: str) -> tuple[str | None, str | None, str]:
+    """Return (command, language of its keyword, the rest) for an SMS text."""
+    folded = fold(text)
+    for command, by_language in KEYWORDS.items():
+        for language, words in by_language.items():
+            for word in words:
+                if folded == word or folded.startswith(word + " "):
+                    return command, language, folded[len(word) :].strip()
+                # Khmer is often written without a space after the keyword.
+                if language == "km" and folded.startswith(word):
+                    return command, language, folded[len(word) :].strip()
+    return None, None, folded
+
+
+class SmsRouter:
+    """Decide the answer to an inbound SMS."""
+
+    def __init__(self, db: sessionmaker[Session], settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    def route(self, sender: str, text: str) -> SmsDecision:
+        """Decide the reply, in the sender's language, and any change to their preferences."""
+        command, keyword_language, rest = parse(text)
+        known = services.get_language(self.db, sender)
+        language = known or self._supported(keyword_language) or self.settings.default_language
+        t = Translator(language)
+        if command is None:
+            return SmsDecision("unknown", language, f"{t(NOT_UNDERSTOOD)}\n{t(HELP)}")
+        if command == "help":
+            return SmsDecision(command, language, t(HELP))
+        if command == "programmes":
+            return SmsDecision(command, language, self._programmes(t, rest))
+        if command == "language":
+            wanted = next((lang for lang, words in LANGUAGE_WORDS.items() if rest in words), None)
+            if wanted is None or wanted not in self.settings.languages:
+                return SmsDecision(command, language, t(WHICH_LANGUAGE))
+            return SmsDecision(command, wanted, Translator(wanted)(LANGUAGE_SET), set_language=wanted)
+        if command == "stop":
+            return SmsDecision(command, language, t(STOPPED), opt_out=True)
+        return SmsDecision(command, language, t(STARTED), opt_out=False)
+
+    def _supported(self, language: str | None) -> str | None:
+        return language if language in self.settings.languages else None
+
+    def _programmes(self, t: Translator, wanted: str) -> str:
+        programmes = services.list_programmes(
+            self.db, self.settings.country, t.language, self.settings.default_language
+        )
+        if not programmes:
+            return t(NO_PROGRAMMES)
+        if not wanted:
+            lines = [f"{n} {p.name}" for n, p in enumerate(programmes, start=1)]
+            return "\n".join([*lines, t(PROGRAMME_LIST_END)])
+        code = wanted.lower()
+        if wanted.isdigit() and 1 <= int(wanted) <= len(programmes):
+            code = programmes[int(wanted) - 1].code
+        try:
+            info = services.get_programme(
+                self.db, self.settings.country, code, t.language, self.settings.default_language
+            )
+        except NotFound:
+            return t(NO_SUCH_PROGRAMME, wanted=wanted[:20])
+        return programme_sms(t, info)

@@ -1,0 +1,73 @@
+"""Nothing submitted is lost: the sweep finds what Redis forgot or a dead worker left."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import update
+
+from registry.db import utcnow
+from registry.inbound import store_inbound
+from registry.models import InboundMessage, OutboxMessage
+from registry.outbox import SmsPolicy, queue_sms
+from tests.jobs import run_jobs
+from workers.sweep import sweep
+
+KH = "+85512345678"
+
+
+def age(app: Flask, model: Any, seconds: int, **values: Any) -> None:
+    """Make rows look older than they are, as if time had passed."""
+    past = utcnow() - timedelta(seconds=seconds)
+    columns = {"updated_at": past} if model is OutboxMessage else {"received_at": past}
+    with app.extensions["janela"].db.begin() as session:
+        session.execute(update(model).values(**columns, **values))
+
+
+def test_redis_flushed_with_jobs_queued_loses_no_message(at_app: Flask, fake_at: Any) -> None:
+    janela = at_app.extensions["janela"]
+    ids = [queue_sms(janela.db, KH, "en", f"message {n}", "test", SmsPolicy())[0] for n in range(3)]
+    store_inbound(janela.db, "ATXid_in_1", KH, "HELP", "12345", None, None)
+    assert janela.queues["sms"].count == 3 and janela.queues["inbound"].count == 1
+    janela.redis.flushdb()
+    run_jobs(at_app)
+    assert fake_at.received == []
+    # Too young: the sweep leaves them to their jobs, which may only be late.
+    assert sweep(at_app).sms == 0
+    age(at_app, OutboxMessage, 600)
+    age(at_app, InboundMessage, 600)
+    report = sweep(at_app)
+    assert (report.sms, report.inbound) == (3, 1)
+    run_jobs(at_app)
+    texts = fake_at.sent_to(KH)
+    assert sorted(texts[:3]) == ["message 0", "message 1", "message 2"] or len(texts) == 4
+    assert len([t for t in texts if t.startswith("message")]) == 3
+    assert any(t.startswith("janela commands") for t in texts)
+    assert sweep(at_app).sms == 0  # all settled: nothing more to hand on
+    assert len(ids) == 3
+
+
+def test_a_claim_left_by_a_dead_worker_is_released_and_sent(at_app: Flask, fake_at: Any) -> None:
+    janela = at_app.extensions["janela"]
+    queue_sms(janela.db, KH, "en", "hello", "test", SmsPolicy())
+    janela.redis.flushdb()
+    # A worker claimed it and died before it sent anything.
+    past = utcnow() - timedelta(hours=1)
+    with janela.db.begin() as session:
+        session.execute(
+            update(OutboxMessage).values(status="sending", claimed_at=past, updated_at=past, attempts=1)
+        )
+    report = sweep(at_app)
+    assert (report.released, report.sms) == (1, 1)
+    run_jobs(at_app)
+    assert fake_at.sent_to(KH) == ["hello"]
+
+
+def test_a_message_waiting_for_its_backoff_is_left_alone(at_app: Flask, fake_at: Any) -> None:
+    janela = at_app.extensions["janela"]
+    queue_sms(janela.db, KH, "en", "later", "test", SmsPolicy())
+    janela.redis.flushdb()
+    age(at_app, OutboxMessage, 600, status="retry", next_attempt_at=utcnow() + timedelta(minutes=5))
+    assert sweep(at_app).sms == 0

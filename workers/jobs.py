@@ -1,0 +1,79 @@
+"""RQ jobs: each takes an id, is safe to run twice, and raises rather than hide a failure."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+
+from conversations.sms_commands import SmsRouter
+from registry.db import utcnow
+from registry.inbound import claim_inbound, finish_inbound, mark_inbound_failed
+from registry.outbox import claim_sms, is_suppressed, settle_sms
+from registry.phones import mask_phone
+
+log = logging.getLogger(__name__)
+
+
+class TransientSmsError(Exception):
+    """The provider could not take the message now; RQ tries again later."""
+
+
+class SmsGaveUp(Exception):
+    """Every attempt failed; the message is marked failed and the job kept for an operator."""
+
+
+def send_sms(message_id: int) -> str:
+    """Send one outbox message, at most once, and record what the provider said."""
+    app = current_app.extensions["janela"]
+    message = claim_sms(app.db, message_id)
+    if message is None:
+        return "skipped: already sent, being sent, or not sendable"
+    if is_suppressed(app.db, message_id):
+        settle_sms(app.db, message_id, "suppressed", error="recipient opted out")
+        return "suppressed"
+    result = app.sms_gateway.send(message.recipient, message.body)
+    extra = {"sms_id": message_id, "phone": mask_phone(message.recipient), "attempt": message.attempts}
+    if result.outcome in ("sent", "held"):
+        settle_sms(app.db, message_id, result.outcome, result.provider_message_id, result.cost)
+        log.info("sms %s %s", message_id, result.outcome, extra=extra)
+        return result.outcome
+    if result.outcome == "permanent":
+        settle_sms(app.db, message_id, "failed", error=result.reason)
+        log.warning("sms %s failed for good: %s", message_id, result.reason, extra=extra)
+        return "failed"
+    policy = app.delivery
+    if message.attempts >= policy.max_attempts:
+        reason = f"gave up after {message.attempts} attempts: {result.reason}"
+        settle_sms(app.db, message_id, "failed", error=reason)
+        raise SmsGaveUp(reason)
+    delays = policy.retry_delays or (0,)
+    delay = delays[min(message.attempts - 1, len(delays) - 1)]
+    settle_sms(app.db, message_id, "retry", error=result.reason, retry_at=utcnow() + timedelta(seconds=delay))
+    log.info("sms %s will be retried in %ss: %s", message_id, delay, result.reason, extra=extra)
+    raise TransientSmsError(result.reason)
+
+
+def process_inbound(inbound_id: int) -> str:
+    """Answer one inbound SMS: decide, then reply and record it in one transaction."""
+    app = current_app.extensions["janela"]
+    message = claim_inbound(app.db, inbound_id, stale=timedelta(seconds=app.delivery.stale_after))
+    if message is None:
+        return "skipped: already processed or being processed"
+    try:
+        decision = SmsRouter(app.db, app.settings).route(message.sender, message.text)
+        finish_inbound(
+            app.db,
+            inbound_id,
+            decision.command,
+            decision.language,
+            decision.reply,
+            app.settings.sms_policy,
+            decision.set_language,
+            decision.opt_out,
+        )
+    except Exception:
+        mark_inbound_failed(app.db, inbound_id)
+        raise
+    return decision.command

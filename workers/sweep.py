@@ -1,0 +1,63 @@
+"""The sweep: find messages whose job was lost (Redis flushed, a worker killed) and hand them on."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import Flask
+
+from registry.inbound import unprocessed_inbound
+from registry.outbox import release_stale_claims, stranded_sms
+from workers.queues import enqueue_inbound, enqueue_sms
+
+log = logging.getLogger(__name__)
+LOCK = "janela:sweep"
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep handed on."""
+
+    released: int
+    sms: int
+    inbound: int
+
+
+def sweep(app: Flask) -> SweepReport:
+    """Release claims of dead workers and re-enqueue every message left behind."""
+    janela = app.extensions["janela"]
+    policy = janela.delivery
+    grace = timedelta(seconds=policy.sweep_grace)
+    released = release_stale_claims(janela.db, timedelta(seconds=policy.stale_after))
+    sms = sorted(set(released) | set(stranded_sms(janela.db, grace)))
+    enqueue_sms(janela.queues, sms, policy.rq_retry)
+    inbound = unprocessed_inbound(janela.db, grace)
+    enqueue_inbound(janela.queues, inbound)
+    if sms or inbound:
+        log.warning(
+            "sweep handed on %s sms and %s inbound (%s stale claims)", len(sms), len(inbound), len(released)
+        )
+    return SweepReport(len(released), len(sms), len(inbound))
+
+
+def start_sweeper(app: Flask, stop: threading.Event) -> threading.Thread:
+    """Sweep every SWEEP_INTERVAL seconds in a thread; one worker sweeps at a time."""
+    janela = app.extensions["janela"]
+    interval = janela.delivery.sweep_interval
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                # Whoever takes the lock sweeps for this interval; the others skip.
+                if janela.redis.set(LOCK, "1", nx=True, ex=max(1, interval - 1)):
+                    with app.app_context():
+                        sweep(app)
+            except Exception:
+                log.exception("sweep failed; trying again next interval")
+
+    thread = threading.Thread(target=loop, name="janela-sweeper", daemon=True)
+    thread.start()
+    return thread

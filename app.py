@@ -29,13 +29,19 @@ from conversations.settings import Settings
 from phonetext.encoding import Budget
 from registry import services
 from registry.db import make_engine, make_sessionmaker
-from registry.phones import mask_phone
+from registry.dispatch import dispatch_after_commit
+from registry.errors import InvalidData
+from registry.inbound import store_inbound
+from registry.outbox import SmsPolicy, record_delivery
+from registry.phones import mask_phone, normalise_phone
+from workers.gateways import SmsGateway, make_gateway
+from workers.queues import QUEUE_NAMES, Delivery, enqueue_inbound, enqueue_sms
 
 log = logging.getLogger("janela")
 
+WEBHOOKS = ("ussd", "ussd_events", "sms_inbound", "sms_delivery")
 SERVICE_DOWN = N_("Sorry, the service is not available right now. Please try again later.")
 WRONG_CODE = N_("Sorry, this number does not offer this service.")
-QUEUE_NAMES = ("default",)
 
 
 @dataclass
@@ -49,6 +55,8 @@ class Janela:
     settings: Settings
     ussd: UssdEngine
     gateway: AfricasTalkingUssd
+    sms_gateway: SmsGateway
+    delivery: Delivery
     embedded_redis: Any = None  # kept referenced so the embedded server lives as long as the app
 
 
@@ -93,21 +101,42 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         default_language=app.config["DEFAULT_LANGUAGE"],
         budget=Budget(app.config["USSD_MAX_GSM7"], app.config["USSD_MAX_UCS2"]),
         session_ttl=app.config["SESSION_TTL"],
+        sms_policy=SmsPolicy(app.config["SMS_MAX_SEGMENTS"], app.config["SMS_FOLD_ACCENTS"]),
     )
+    delivery = Delivery(
+        max_attempts=app.config["SMS_MAX_ATTEMPTS"],
+        retry_delays=app.config["SMS_RETRY_DELAYS"],
+        stale_after=app.config["STALE_AFTER"],
+        sweep_grace=app.config["SWEEP_GRACE"],
+        sweep_interval=app.config["SWEEP_INTERVAL"],
+    )
+    queues = {name: Queue(name, connection=client) for name in QUEUE_NAMES}
     app.extensions["janela"] = Janela(
         engine=engine,
         db=db,
         redis=client,
-        queues={name: Queue(name, connection=client) for name in QUEUE_NAMES},
+        queues=queues,
         settings=settings,
         ussd=UssdEngine(client, db, settings),
         gateway=AfricasTalkingUssd(settings.country),
+        sms_gateway=make_gateway(app.config),
+        delivery=delivery,
         embedded_redis=embedded,
     )
+
+    def hand_on(kind: str, ids: list[int]) -> None:
+        if kind == "sms":
+            enqueue_sms(queues, ids, delivery.rq_retry)
+        elif kind == "inbound":
+            enqueue_inbound(queues, ids)
+
+    dispatch_after_commit(db, hand_on)
 
     app.before_request(_check_token)
     app.add_url_rule("/ussd", view_func=ussd, methods=["POST"])
     app.add_url_rule("/ussd/events", view_func=ussd_events, methods=["POST"])
+    app.add_url_rule("/sms/inbound", view_func=sms_inbound, methods=["POST"])
+    app.add_url_rule("/sms/delivery", view_func=sms_delivery, methods=["POST"])
     app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
     if app.config["SIMULATOR"]:
         from simulator import blueprint
@@ -123,7 +152,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _check_token() -> None:
     """Refuse webhooks that do not carry WEBHOOK_TOKEN, when one is set."""
     token = current_app.config["WEBHOOK_TOKEN"]
-    if not token or request.endpoint not in ("ussd", "ussd_events"):
+    if not token or request.endpoint not in WEBHOOKS:
         return
     given = request.args.get("token", "")
     if not hmac.compare_digest(given.encode(), token.encode()):
@@ -198,6 +227,45 @@ def ussd_events() -> Response:
     return _plain("OK")
 
 
+def sms_inbound() -> Response:
+    """Store an inbound SMS and answer at once; a job reads and answers it.
+
+    A repeated callback (same AT id) is acknowledged and not processed again; a sender that is not
+    a phone number (an operator's alphanumeric name) is acknowledged and ignored: nobody to answer.
+    """
+    provider_id = _field("id", 100)
+    if not provider_id:
+        return _plain("Bad request: id is missing", 400)
+    try:
+        sender = normalise_phone(request.form.get("from", ""), janela().settings.country)
+    except InvalidData:
+        log.info("inbound SMS from a sender that is not a phone number ignored", extra={"id": provider_id})
+        return _plain("OK: ignored, the sender is not a phone number")
+    stored = store_inbound(
+        janela().db,
+        provider_id=provider_id,
+        sender=sender,
+        text=request.form.get("text", ""),
+        to=_field("to", 40),
+        link_id=_field("linkId", 100),
+        network_code=_field("networkCode", 20),
+    )
+    return _plain("OK" if stored else "OK: already received")
+
+
+def sms_delivery() -> Response:
+    """Record AT's delivery report for a message; unknown ids are acknowledged and logged."""
+    provider_id = _field("id", 100)
+    if not provider_id:
+        return _plain("Bad request: id is missing", 400)
+    status = _field("status", 20) or ""
+    if not record_delivery(janela().db, provider_id, status, _field("failureReason", 200)):
+        # AT retries a report until it gets a 200; an id we never sent will not appear later.
+        log.warning("delivery report for an unknown message", extra={"provider_id": provider_id})
+        return _plain("OK: unknown message")
+    return _plain("OK")
+
+
 def healthz() -> tuple[Response, int]:
     """Report whether the database and Redis answer, and how many jobs wait."""
     app = janela()
@@ -214,6 +282,7 @@ def healthz() -> tuple[Response, int]:
         report["redis"] = "ok"
         report["queues"] = {name: q.count for name, q in app.queues.items()}
         report["queue_depth"] = sum(report["queues"].values())
+        report["failed_jobs"] = sum(q.failed_job_registry.count for q in app.queues.values())
     except Exception as exc:
         log.warning("health: redis unreachable", exc_info=True)
         report["redis"] = f"error: {type(exc).__name__}"

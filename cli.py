@@ -1,4 +1,4 @@
-"""Command-line administration: `flask db`, `flask programmes`, `flask demo`, `flask ussd`, `flask worker`."""
+"""Command-line administration: flask db, programmes, demo, ussd, sms, jobs, sweep, worker."""
 
 from __future__ import annotations
 
@@ -134,6 +134,96 @@ def ussd_run(phone: str, code: str, inputs: tuple[str, ...]) -> None:
             break
 
 
+sms_group = AppGroup("sms", help="Outgoing SMS: what was sent, what failed, and retries.")
+
+
+@sms_group.command("list")
+@click.option(
+    "--status", default=None, help="queued, retry, sending, sent, delivered, failed, suppressed, held"
+)
+@click.option("--phone", default=None, help="Only messages to this number.")
+@click.option("--limit", default=30, show_default=True)
+def sms_list(status: str | None, phone: str | None, limit: int) -> None:
+    """List the latest outgoing SMS with their status, segments and cost, then the totals."""
+    from registry.outbox import list_sms, sms_totals
+    from registry.phones import mask_phone, normalise_phone
+
+    app_ = _janela()
+    wanted = normalise_phone(phone, app_.settings.country) if phone else None
+    for m in list_sms(app_.db, phone=wanted, status=status, limit=limit):
+        part = f" part {m.part}/{m.parts}" if m.parts > 1 else ""
+        error = f"  ({m.last_error})" if m.last_error else ""
+        click.echo(
+            f"{m.id}\t{m.created_at:%Y-%m-%d %H:%M}\t{mask_phone(m.recipient)}\t{m.status}\t"
+            f"{m.segments} seg {m.encoding}{part}\t{m.cost or '-'}\t{m.purpose}{error}"
+        )
+    click.echo(
+        "totals: "
+        + ", ".join(
+            f"{status} {count} ({segments} segments)"
+            for status, (count, segments) in sorted(sms_totals(app_.db).items())
+        )
+    )
+
+
+@sms_group.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Retry every failed message.")
+def sms_retry(ids: tuple[int, ...], all_failed: bool) -> None:
+    """Send failed messages again (after fixing what made them fail)."""
+    from registry.outbox import retry_failed_sms
+    from workers.queues import enqueue_sms
+
+    if not ids and not all_failed:
+        raise click.UsageError("name message ids, or --all-failed")
+    app_ = _janela()
+    retried = retry_failed_sms(app_.db, list(ids) or None)
+    enqueue_sms(app_.queues, retried, app_.delivery.rq_retry)
+    click.echo(f"{len(retried)} message(s) queued again.")
+
+
+jobs_group = AppGroup("jobs", help="RQ jobs: failures and retries.")
+
+
+@jobs_group.command("failed")
+def jobs_failed() -> None:
+    """List failed jobs of every queue, with their error."""
+    for name, queue in _janela().queues.items():
+        registry = queue.failed_job_registry
+        for job_id in registry.get_job_ids():
+            job = queue.fetch_job(job_id)
+            result = job.latest_result() if job else None
+            error = (result.exc_string or "").strip().splitlines()[-1:] if result else ["(gone)"]
+            click.echo(f"{name}\t{job_id}\t{job.description if job else ''}\t{' '.join(error)}")
+
+
+@jobs_group.command("retry")
+@click.argument("job_ids", nargs=-1)
+def jobs_retry(job_ids: tuple[str, ...]) -> None:
+    """Requeue failed jobs: the given ones, or all of them."""
+    count = 0
+    for queue in _janela().queues.values():
+        registry = queue.failed_job_registry
+        for job_id in registry.get_job_ids():
+            if not job_ids or job_id in job_ids:
+                registry.requeue(job_id)
+                count += 1
+    click.echo(f"{count} job(s) requeued.")
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Hand on every message whose job was lost (the worker also does this every minute)."""
+    from workers.sweep import sweep
+
+    report = sweep(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(
+        f"{report.sms} SMS and {report.inbound} inbound message(s) handed on; "
+        f"{report.released} stale claim(s) released."
+    )
+
+
 @click.command("worker")
 @with_appcontext
 @click.option("--burst", is_flag=True, help="Stop once the queues are empty.")
@@ -146,5 +236,14 @@ def worker_command(burst: bool) -> None:
 
 def register(app: Flask) -> None:
     """Attach every command group to app."""
-    for command in (db_group, programmes_group, demo_group, ussd_group, worker_command):
+    for command in (
+        db_group,
+        programmes_group,
+        demo_group,
+        ussd_group,
+        sms_group,
+        jobs_group,
+        sweep_command,
+        worker_command,
+    ):
         app.cli.add_command(command)

@@ -23,7 +23,18 @@ COUNTRY_LANGUAGE = {
     "PT": "pt",
 }
 
-INT_SETTINGS = ("PORT", "USSD_MAX_GSM7", "USSD_MAX_UCS2", "SESSION_TTL")
+INT_SETTINGS = (
+    "PORT",
+    "USSD_MAX_GSM7",
+    "USSD_MAX_UCS2",
+    "SESSION_TTL",
+    "SMS_MAX_SEGMENTS",
+    "SMS_MAX_ATTEMPTS",
+    "SMS_TIMEOUT",
+    "SWEEP_INTERVAL",
+    "SWEEP_GRACE",
+    "STALE_AFTER",
+)
 ENV_SETTINGS = (
     "DATABASE_URL",
     "REDIS_URL",
@@ -43,6 +54,14 @@ ENV_SETTINGS = (
     "AT_API_URL",
     "SMS_BACKEND",
     "SIMULATOR",
+    "SMS_MAX_SEGMENTS",
+    "SMS_FOLD_ACCENTS",
+    "SMS_MAX_ATTEMPTS",
+    "SMS_RETRY_DELAYS",
+    "SMS_TIMEOUT",
+    "SWEEP_INTERVAL",
+    "SWEEP_GRACE",
+    "STALE_AFTER",
 )
 
 
@@ -71,6 +90,14 @@ def defaults(instance: Path) -> dict[str, Any]:
         "AT_API_URL": "",
         "SMS_BACKEND": "",  # empty: africastalking when AT_API_KEY is set, else outbox
         "SIMULATOR": "",  # empty: on when SMS stay in the outbox
+        "SMS_MAX_SEGMENTS": 3,
+        "SMS_FOLD_ACCENTS": "",
+        "SMS_MAX_ATTEMPTS": 5,
+        "SMS_RETRY_DELAYS": "30,120,600,1800",
+        "SMS_TIMEOUT": 10,
+        "SWEEP_INTERVAL": 60,
+        "SWEEP_GRACE": 120,
+        "STALE_AFTER": 600,
     }
 
 
@@ -99,6 +126,8 @@ def load(
             raise ConfigError(f"{name} must be a whole number, not {settings[name]!r}") from exc
         if settings[name] <= 0:
             raise ConfigError(f"{name} must be positive")
+    if settings["SMS_MAX_SEGMENTS"] > 10:
+        raise ConfigError("SMS_MAX_SEGMENTS above 10 is refused by most networks")
 
     settings["COUNTRY"] = str(settings["COUNTRY"]).strip().upper()
     if len(settings["COUNTRY"]) != 2 or not settings["COUNTRY"].isalpha():
@@ -130,6 +159,15 @@ def load(
 
     simulator = settings["SIMULATOR"]
     settings["SIMULATOR"] = backend == "outbox" if simulator in ("", None) else _flag(simulator)
+
+    settings["SMS_FOLD_ACCENTS"] = _flag(settings["SMS_FOLD_ACCENTS"])
+    try:
+        delays = tuple(int(d) for d in _split(str(settings["SMS_RETRY_DELAYS"])))
+    except ValueError as exc:
+        raise ConfigError("SMS_RETRY_DELAYS must be seconds separated by commas, e.g. 30,120,600") from exc
+    if any(d < 0 for d in delays):
+        raise ConfigError("SMS_RETRY_DELAYS cannot be negative")
+    settings["SMS_RETRY_DELAYS"] = delays
 
     # Sessions of the web pages need a key; a random one is fine for a single demo process.
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)

@@ -1,12 +1,15 @@
-"""A phone simulator page: dial the service as Africa's Talking would, and read the SMS a number got."""
+"""A phone simulator page: dial the service as Africa's Talking would, text it, and read its SMS."""
 
 from __future__ import annotations
+
+import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from registry.errors import InvalidData
+from registry.inbound import store_inbound
+from registry.outbox import list_sms
 from registry.phones import normalise_phone
-from registry.services import list_sms_to
 
 blueprint = Blueprint("simulator", __name__, template_folder="templates")
 
@@ -28,12 +31,18 @@ def page() -> str:
     )
 
 
+def _phone(raw: str) -> str | None:
+    try:
+        return normalise_phone(raw, current_app.config["COUNTRY"])
+    except InvalidData:
+        return None
+
+
 @blueprint.get("/simulator/sms")
 def sms() -> tuple[Response, int]:
-    """Return the SMS written for a phone number, newest first."""
-    try:
-        phone = normalise_phone(request.args.get("phone", ""), current_app.config["COUNTRY"])
-    except InvalidData:
+    """Return the SMS written for a phone number, newest first, with their delivery status."""
+    phone = _phone(request.args.get("phone", ""))
+    if phone is None:
         return jsonify({"error": "not a phone number"}), 400
     janela = current_app.extensions["janela"]
     messages = [
@@ -44,8 +53,29 @@ def sms() -> tuple[Response, int]:
             "status": m.status,
             "encoding": m.encoding,
             "segments": m.segments,
+            "part": m.part,
+            "parts": m.parts,
+            "error": m.last_error,
             "created_at": m.created_at.isoformat(),
         }
-        for m in list_sms_to(janela.db, phone)
+        for m in list_sms(janela.db, phone=phone)
     ]
     return jsonify({"phone": phone, "messages": messages}), 200
+
+
+@blueprint.post("/simulator/sms")
+def send_sms() -> tuple[Response, int]:
+    """Text the service as the chosen number: the message takes the real inbound path."""
+    phone = _phone(request.form.get("phone", ""))
+    if phone is None:
+        return jsonify({"error": "not a phone number"}), 400
+    store_inbound(
+        current_app.extensions["janela"].db,
+        provider_id=f"sim-{uuid.uuid4().hex}",
+        sender=phone,
+        text=request.form.get("text", ""),
+        to="simulator",
+        link_id=None,
+        network_code="99999",
+    )
+    return jsonify({"ok": True}), 202

@@ -107,3 +107,27 @@ def client(app: Flask) -> FlaskClient:
 def redis_client(app: Flask) -> redis.Redis:
     """The app's Redis client."""
     return app.extensions["janela"].redis
+
+
+@pytest.fixture
+def fake_at() -> Iterator[Any]:
+    """A fake Africa's Talking API on a local port."""
+    from tests.fake_at import FakeAfricasTalking
+
+    server = FakeAfricasTalking()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def at_app(make_app: Any, fake_at: Any) -> Flask:
+    """The app sending SMS through the real SDK to the fake AT, retrying without delay."""
+    return make_app(
+        AT_USERNAME="janela",
+        AT_API_KEY=fake_at.api_key,
+        AT_API_URL=fake_at.url,
+        AT_SENDER_ID="JANELA",
+        SMS_RETRY_DELAYS="0",
+        SMS_TIMEOUT=1,
+        SMS_MAX_ATTEMPTS=3,
+    )

@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from registry.services import queue_sms
+from registry.outbox import SmsPolicy, queue_sms
 
 
 def test_simulator_page_is_self_contained(client: FlaskClient) -> None:
@@ -21,8 +21,8 @@ def test_simulator_page_is_self_contained(client: FlaskClient) -> None:
 
 def test_simulator_lists_the_sms_a_number_received(app: Flask, client: FlaskClient) -> None:
     db = app.extensions["janela"].db
-    queue_sms(db, "+85512345678", "km", "សួស្តី", "programme_info")
-    queue_sms(db, "+85599999999", "en", "not yours", "programme_info")
+    queue_sms(db, "+85512345678", "km", "សួស្តី", "programme_info", SmsPolicy())
+    queue_sms(db, "+85599999999", "en", "not yours", "programme_info", SmsPolicy())
     data = client.get("/simulator/sms?phone=012345678").get_json()
     assert data["phone"] == "+85512345678"
     assert [m["body"] for m in data["messages"]] == ["សួស្តី"]

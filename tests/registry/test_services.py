@@ -1,17 +1,13 @@
 from __future__ import annotations
 
-import threading
-from datetime import UTC
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from registry.errors import InvalidData, NotFound
-from registry.models import OutboxMessage
 from registry.phones import mask_phone, normalise_phone
-from registry.services import get_language, get_programme, list_sms_to, queue_sms, set_language
+from registry.services import get_language, get_programme, set_language
 
 
 def test_language_is_remembered_and_changed(app: Flask) -> None:
@@ -20,37 +16,6 @@ def test_language_is_remembered_and_changed(app: Flask) -> None:
     set_language(db, "+85512345678", "km")
     set_language(db, "+85512345678", "pt")
     assert get_language(db, "+85512345678") == "pt"
-
-
-def test_queue_sms_measures_and_keeps_one_row_per_key(app: Flask) -> None:
-    db = app.extensions["janela"].db
-    first = queue_sms(db, "+85512345678", "km", "សួស្តី", "test", idempotency_key="k1")
-    again = queue_sms(db, "+85512345678", "km", "សួស្តី", "test", idempotency_key="k1")
-    other = queue_sms(db, "+85512345678", "en", "Hello", "test")
-    assert first == again != other
-    (newest, oldest) = list_sms_to(db, "+85512345678")
-    assert (oldest.encoding, oldest.segments, oldest.status) == ("UCS-2", 1, "queued")
-    assert newest.created_at.tzinfo is not None
-    assert newest.created_at.utcoffset() == UTC.utcoffset(None)
-
-
-def test_concurrent_requests_with_one_key_write_one_sms(app: Flask) -> None:
-    db = app.extensions["janela"].db
-    ids: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def send() -> None:
-        barrier.wait()
-        ids.append(queue_sms(db, "+85512345678", "en", "Hi", "test", idempotency_key="race"))
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(set(ids)) == 1
-    with db() as session:
-        assert len(session.scalars(select(OutboxMessage)).all()) == 1
 
 
 def test_unknown_programme_is_not_found(app: Flask) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UtcDateTime, utcnow
@@ -135,3 +135,185 @@ class UssdSessionEnd(Base):
     hops: Mapped[int | None] = mapped_column(Integer)
     cost: Mapped[str | None] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+AREA_LEVELS = ("province", "district", "commune", "village")
+STAFF_ROLES = ("village_chief", "commune_desk", "district_officer", "province_officer", "national_admin")
+# The area level each role is tied to (a national admin has none).
+ROLE_LEVEL = {
+    "village_chief": "village",
+    "commune_desk": "commune",
+    "district_officer": "district",
+    "province_officer": "province",
+    "national_admin": None,
+}
+
+
+class Area(Base):
+    """An administrative area: province, district, commune or village, with its official code."""
+
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    level: Mapped[str] = mapped_column(String(10), index=True)
+    name_km: Mapped[str] = mapped_column(String(120))
+    name_pt: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    parent: Mapped[Area | None] = relationship(remote_side="Area.id")
+
+    def name(self, language: str) -> str:
+        """Return the area's name in a language."""
+        return {"km": self.name_km, "pt": self.name_pt}.get(language, self.name_en)
+
+
+class Household(Base):
+    """A household of a village, with the phones it can be reached on."""
+
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    phones: Mapped[list[HouseholdPhone]] = relationship(cascade="all, delete-orphan")
+    members: Mapped[list[Person]] = relationship(back_populates="household")
+
+
+class HouseholdPhone(Base):
+    """A phone number registered on a household."""
+
+    __tablename__ = "household_phones"
+    __table_args__ = (UniqueConstraint("household_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+
+
+class Person(Base):
+    """A person known to the registry."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    # Names compared for duplicates: case, accents and spacing folded.
+    name_key: Mapped[str] = mapped_column(String(120), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column(Integer)
+    national_id: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    household: Mapped[Household | None] = relationship(back_populates="members")
+
+
+class Enrolment(Base):
+    """A person's or household's place in a programme."""
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    started_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Staff(Base):
+    """Someone who works cases: a village chief, a commune desk officer, a district officer..."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    area: Mapped[Area | None] = relationship()
+
+
+preregistration_programmes = Table(
+    "preregistration_programmes",
+    Base.metadata,
+    Column("preregistration_id", ForeignKey("preregistrations.id", ondelete="CASCADE"), primary_key=True),
+    Column("programme_id", ForeignKey("programmes.id"), primary_key=True),
+)
+
+
+class PreRegistration(Base):
+    """What a person declared when pre-registering, as they declared it."""
+
+    __tablename__ = "preregistrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    name_key: Mapped[str] = mapped_column(String(120), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    birth_year: Mapped[int] = mapped_column(Integer)
+    village_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    household_size: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    consent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(10), default="ussd")
+    assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The request that submitted it (a USSD session): a retried submission finds it here.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    programmes: Mapped[list[Programme]] = relationship(secondary=preregistration_programmes)
+    village: Mapped[Area] = relationship()
+
+
+class Case(Base):
+    """A request queued to a commune desk: a pre-registration, a complaint, an appeal..."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)  # the commune desk
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    preregistration_id: Mapped[int | None] = mapped_column(ForeignKey("preregistrations.id"))
+    citizen_phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    possible_duplicate: Mapped[bool] = mapped_column(default=False)
+    duplicate_of_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    duplicate_of_preregistration_id: Mapped[int | None] = mapped_column(ForeignKey("preregistrations.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id")
+    village: Mapped[Area] = relationship(foreign_keys=[village_id])
+    desk: Mapped[Area] = relationship(foreign_keys=[desk_id])
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline; entries are only ever added."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(20))  # citizen, staff or system
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+@event.listens_for(CaseEvent, "before_update")
+@event.listens_for(CaseEvent, "before_delete")
+def _timeline_is_append_only(_mapper: object, _connection: object, target: CaseEvent) -> None:
+    raise ValueError(f"case event {target.id} cannot be changed: the timeline is append-only")

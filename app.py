@@ -102,6 +102,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         budget=Budget(app.config["USSD_MAX_GSM7"], app.config["USSD_MAX_UCS2"]),
         session_ttl=app.config["SESSION_TTL"],
         sms_policy=SmsPolicy(app.config["SMS_MAX_SEGMENTS"], app.config["SMS_FOLD_ACCENTS"]),
+        draft_ttl=app.config["DRAFT_TTL"],
+        reference_length=app.config["REFERENCE_LENGTH"],
     )
     delivery = Delivery(
         max_attempts=app.config["SMS_MAX_ATTEMPTS"],

@@ -8,12 +8,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select
 
-from registry.catalogue import demo_catalogue, import_catalogue
+from registry.catalogue import import_catalogue
 from registry.errors import InvalidData
 from registry.migrate import downgrade, upgrade
-from registry.models import Programme
+from registry.models import STAFF_ROLES
 
 
 def _janela():  # type: ignore[no-untyped-def]
@@ -22,22 +21,18 @@ def _janela():  # type: ignore[no-untyped-def]
 
 def prepare_database(app: Flask) -> None:
     """Migrate the schema to the newest revision and load the demo data into an empty registry."""
+    from registry.demo import load_demo
+
     app_ = app.extensions["janela"]
     upgrade(app_.engine)
-    with app_.db() as session:
-        empty = not session.scalar(
-            select(func.count()).select_from(Programme).where(Programme.country == app_.settings.country)
+    loaded = load_demo(app_.db, app_.settings.country)
+    if loaded.programmes:
+        click.echo(f"Loaded the {app_.settings.country} demo catalogue: {loaded.programmes} programmes.")
+    if loaded.areas or loaded.staff or loaded.households:
+        click.echo(
+            f"Loaded the {app_.settings.country} demo registry: {loaded.areas} areas, "
+            f"{loaded.staff} staff, {loaded.households} households."
         )
-    if empty:
-        path = demo_catalogue(app_.settings.country)
-        if path.exists():
-            result = import_catalogue(app_.db, path)
-            click.echo(f"Loaded the {result.country} demo catalogue: {result.created} programmes.")
-        else:
-            click.echo(
-                f"No demo catalogue for {app_.settings.country}; import one with "
-                "`flask programmes import FILE`."
-            )
 
 
 db_group = AppGroup("db", help="Manage the database schema.")
@@ -89,12 +84,82 @@ def programmes_list(language: str | None) -> None:
         click.echo(f"{p.code}\t{p.name}")
 
 
+areas_group = AppGroup("areas", help="Administrative areas: province, district, commune, village.")
+
+
+@areas_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def areas_import(path: Path) -> None:
+    """Import areas from a CSV file (code,parent_code,level,name_km,name_pt,name_en).
+
+    The whole file is checked first; any bad row is reported with its line and nothing is imported.
+    """
+    from registry.areas import import_areas
+
+    try:
+        result = import_areas(_janela().db, path)
+    except InvalidData as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise click.exceptions.Exit(1) from exc
+    click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+
+
+staff_group = AppGroup("staff", help="Staff: village chiefs, commune desks, district and province officers.")
+
+
+@staff_group.command("add")
+@click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
+@click.option("--area", "area_code", default=None, help="Code of the area the role works at.")
+@click.option("--phone", required=True)
+@click.option("--name", required=True)
+def staff_add(role: str, area_code: str | None, phone: str, name: str) -> None:
+    """Add a staff member."""
+    from registry.phones import normalise_phone
+    from registry.staff import add_staff
+
+    app_ = _janela()
+    try:
+        staff = add_staff(app_.db, role, area_code, normalise_phone(phone, app_.settings.country), name)
+    except InvalidData as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise click.exceptions.Exit(1) from exc
+    click.echo(f"Added {staff.role} {staff.name} ({staff.phone}) as staff {staff.id}.")
+
+
+@staff_group.command("list")
+@click.option("--role", default=None, type=click.Choice(STAFF_ROLES))
+@click.option("--all", "include_inactive", is_flag=True, help="Include deactivated staff.")
+def staff_list(role: str | None, include_inactive: bool) -> None:
+    """List staff with their area and phone."""
+    from registry.staff import list_staff
+
+    for s in list_staff(_janela().db, role, include_inactive):
+        state = "" if s.active else "\tinactive"
+        click.echo(f"{s.id}\t{s.role}\t{s.area_code or '-'}\t{s.phone}\t{s.name}{state}")
+
+
+@staff_group.command("deactivate")
+@click.argument("staff_id", type=int)
+def staff_deactivate(staff_id: int) -> None:
+    """Deactivate a staff member: no more alerts, no more actions; the history stays."""
+    from registry.errors import NotFound
+    from registry.staff import deactivate_staff
+
+    try:
+        staff = deactivate_staff(_janela().db, staff_id)
+    except NotFound as exc:
+        raise click.ClickException(f"no staff {staff_id}") from exc
+    click.echo(f"Deactivated {staff.role} {staff.name}.")
+
+
 demo_group = AppGroup("demo", help="Demo data.")
 
 
 @demo_group.command("load")
 def demo_load() -> None:
-    """Migrate the schema and load the demo catalogue of COUNTRY when the registry is empty."""
+    """Migrate the schema and load COUNTRY's demo data into the empty parts of the registry."""
     prepare_database(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
@@ -239,6 +304,8 @@ def register(app: Flask) -> None:
     for command in (
         db_group,
         programmes_group,
+        areas_group,
+        staff_group,
         demo_group,
         ussd_group,
         sms_group,

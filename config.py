@@ -34,34 +34,8 @@ INT_SETTINGS = (
     "SWEEP_INTERVAL",
     "SWEEP_GRACE",
     "STALE_AFTER",
-)
-ENV_SETTINGS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "PORT",
-    "DEFAULT_LANGUAGE",
-    "LANGUAGES",
-    "COUNTRY",
-    "USSD_SERVICE_CODES",
-    "USSD_MAX_GSM7",
-    "USSD_MAX_UCS2",
-    "SESSION_TTL",
-    "SECRET_KEY",
-    "WEBHOOK_TOKEN",
-    "AT_USERNAME",
-    "AT_API_KEY",
-    "AT_SENDER_ID",
-    "AT_API_URL",
-    "SMS_BACKEND",
-    "SIMULATOR",
-    "SMS_MAX_SEGMENTS",
-    "SMS_FOLD_ACCENTS",
-    "SMS_MAX_ATTEMPTS",
-    "SMS_RETRY_DELAYS",
-    "SMS_TIMEOUT",
-    "SWEEP_INTERVAL",
-    "SWEEP_GRACE",
-    "STALE_AFTER",
+    "DRAFT_TTL",
+    "REFERENCE_LENGTH",
 )
 
 
@@ -98,6 +72,8 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SWEEP_INTERVAL": 60,
         "SWEEP_GRACE": 120,
         "STALE_AFTER": 600,
+        "DRAFT_TTL": 86400,
+        "REFERENCE_LENGTH": 7,
     }
 
 
@@ -116,7 +92,8 @@ def load(
     """Resolve every setting, check it, and derive the ones that depend on others."""
     env = os.environ if environ is None else environ
     settings = defaults(instance)
-    settings.update({name: env[name] for name in ENV_SETTINGS if env.get(name, "") != ""})
+    # Every setting can come from the environment variable of the same name.
+    settings.update({name: env[name] for name in list(settings) if env.get(name, "") != ""})
     settings.update(overrides or {})
 
     for name in INT_SETTINGS:
@@ -126,6 +103,8 @@ def load(
             raise ConfigError(f"{name} must be a whole number, not {settings[name]!r}") from exc
         if settings[name] <= 0:
             raise ConfigError(f"{name} must be positive")
+    if not 5 <= settings["REFERENCE_LENGTH"] <= 12:
+        raise ConfigError("REFERENCE_LENGTH must be from 5 to 12 digits")
     if settings["SMS_MAX_SEGMENTS"] > 10:
         raise ConfigError("SMS_MAX_SEGMENTS above 10 is refused by most networks")
 

@@ -10,10 +10,26 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from conversations.drafts import DraftStore
 from conversations.flows import LANGUAGE, MAIN, SCREENS
 from conversations.i18n import N_, Translator
 from conversations.paging import Footer, paginate
-from conversations.screens import BACK, HOME, MORE, Context, Do, Go, Home, Screen, Target, View
+from conversations.prereg import FLOW as PREREGISTRATION
+from conversations.screens import (
+    BACK,
+    HOME,
+    MORE,
+    Context,
+    Do,
+    Go,
+    Home,
+    Invalid,
+    Screen,
+    Stay,
+    Target,
+    Up,
+    View,
+)
 from conversations.session import Frame, Reply, SessionState, SessionStore
 from conversations.settings import Settings
 from registry import services
@@ -21,6 +37,7 @@ from registry.errors import NotFound
 
 log = logging.getLogger(__name__)
 
+RESUME = "prereg_resume"
 INVALID_CHOICE = N_("Invalid choice. Try again.")
 GONE = N_("That item is no longer available.")
 MAX_INPUT = 160  # longer than any answer a screen asks for
@@ -60,6 +77,7 @@ class Engine:
         screens: Mapping[str, Screen] = SCREENS,
     ) -> None:
         self.store = SessionStore(client, settings.session_ttl)
+        self.drafts = DraftStore(client, settings.draft_ttl)
         self.db = db
         self.settings = settings
         self.screens = screens
@@ -103,9 +121,12 @@ class Engine:
             language = self.settings.languages[0]
         state = SessionState(hop.phone, language, [Frame(MAIN)])
         # Extra digits in the dial string (*384*123*1#) arrive as inputs of the first hop.
-        state.pending = [i for i in hop.inputs]
+        state.pending = list(hop.inputs)
         if language is None:
             state.stack = [Frame(LANGUAGE)]
+        elif not state.pending and self.drafts.load(PREREGISTRATION, hop.phone):
+            # A call that dropped mid-way: offer to continue before anything else.
+            state.stack.append(Frame(RESUME))
         return state
 
     def _replay_pending(self, session_id: str, state: SessionState) -> None:
@@ -118,7 +139,9 @@ class Engine:
     def _context(self, session_id: str, state: SessionState) -> Context:
         frame = state.stack[-1]
         language = state.language or self.settings.default_language
-        return Context(session_id, state, frame.params, Translator(language), self.db, self.settings)
+        return Context(
+            session_id, state, frame.params, Translator(language), self.db, self.settings, self.drafts
+        )
 
     def _view(self, session_id: str, state: SessionState) -> tuple[View, Context]:
         ctx = self._context(session_id, state)
@@ -145,11 +168,15 @@ class Engine:
             frame.page += 1
             return
         choice = view.choice_for(text) if text is not None else None
-        if choice is None:
+        if choice is not None:
+            target: Target = choice.target
+        elif view.prompt is not None and text:
+            target = Do(lambda c: view.prompt(c, text))  # type: ignore[misc]
+        else:
             state.notice = INVALID_CHOICE
             return
         try:
-            self._follow(state, ctx, choice.target)
+            self._follow(state, ctx, target)
         except NotFound:
             self._go_home(state, GONE)
 
@@ -160,6 +187,17 @@ class Engine:
             self._go_home(state)
         elif isinstance(target, Go):
             state.stack.append(Frame(target.screen, dict(target.params)))
+        elif isinstance(target, Up):
+            names = [frame.screen for frame in state.stack]
+            if target.screen in names:
+                del state.stack[len(names) - names[::-1].index(target.screen) :]
+                state.stack[-1].page = 0
+            else:
+                state.stack.append(Frame(target.screen))
+        elif isinstance(target, Invalid):
+            state.notice = target.reason
+        elif isinstance(target, Stay):
+            pass
 
     def _go_home(self, state: SessionState, notice: str | None = None) -> None:
         state.stack = [Frame(MAIN if state.language else LANGUAGE)]

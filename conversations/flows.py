@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from conversations.i18n import N_, NATIVE_NAMES, Translator
+from conversations.prereg import SCREENS as PREREGISTRATION_SCREENS
+from conversations.prereg import open_preregistration
 from conversations.screens import Choice, Context, Do, Go, Home, Screen, Target, View
 from registry import services
 from registry.outbox import queue_sms
@@ -166,7 +168,7 @@ SCREENS: Mapping[str, Screen] = {
         N_("Social protection"),
         [
             (N_("Programmes"), Go("programmes")),
-            (SERVICE_NAMES["preregistration"], Go("soon", {"service": "preregistration"})),
+            (SERVICE_NAMES["preregistration"], Do(open_preregistration)),
             (SERVICE_NAMES["status"], Go("soon", {"service": "status"})),
             (SERVICE_NAMES["complaints"], Go("soon", {"service": "complaints"})),
             (N_("Language"), Go(LANGUAGE)),
@@ -179,4 +181,5 @@ SCREENS: Mapping[str, Screen] = {
     "programme": ProgrammeMenu(),
     "programme_section": ProgrammeSection(),
     "programme_sms_sent": ProgrammeSmsSent(),
+    **PREREGISTRATION_SCREENS,
 }

@@ -65,5 +65,5 @@ class Translator:
         return format_decimal(value, locale=Locale.parse(self.language))
 
     def date(self, value: date) -> str:
-        """Format a date the way this language writes it, short enough for a screen."""
-        return babel_format_date(value, format="short", locale=Locale.parse(self.language))
+        """Format a date the way this language writes it, with the month unambiguous."""
+        return babel_format_date(value, format="medium", locale=Locale.parse(self.language))

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from conversations.drafts import DraftStore
 from conversations.i18n import Translator
 from conversations.session import SessionState
 from conversations.settings import Settings
@@ -32,13 +33,33 @@ class Home:
 
 
 @dataclass(frozen=True)
+class Up:
+    """Go back down the stack to a screen already open (or open it, if it is not)."""
+
+    screen: str
+
+
+@dataclass(frozen=True)
+class Stay:
+    """Show the same screen again (after a change it shows)."""
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Refuse an answer: show the same screen with the reason on top."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Do:
     """Run an action (a side effect) and go where it says."""
 
     action: Callable[[Context], Target]
 
 
-Target = Go | Home | Do
+Target = Go | Home | Up | Stay | Invalid | Do
+Prompt = Callable[["Context", str], Target]
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,7 @@ class View:
     choices: Sequence[Choice] = ()
     nav: bool = True  # offers and accepts back and home
     final: bool = False  # ends the session
+    prompt: Prompt | None = None  # takes a typed answer that is not one of the choices
 
     def choice_for(self, key: str) -> Choice | None:
         """Return the choice a typed key selects, if any."""
@@ -77,6 +99,7 @@ class Context:
     t: Translator
     db: sessionmaker[Session]
     settings: Settings
+    drafts: DraftStore
 
     @property
     def phone(self) -> str:

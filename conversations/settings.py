@@ -18,3 +18,5 @@ class Settings:
     budget: Budget = field(default_factory=Budget)
     session_ttl: int = 300
     sms_policy: SmsPolicy = field(default_factory=SmsPolicy)
+    draft_ttl: int = 86400
+    reference_length: int = 7

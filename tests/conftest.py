@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
-from registry.catalogue import demo_catalogue, import_catalogue
+from registry.demo import load_demo
 from registry.db import Base, make_engine
 from registry.migrate import upgrade
 
@@ -60,7 +60,7 @@ def _clean(app: Flask) -> None:
 
 @pytest.fixture
 def make_app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Any]:
-    """Build apps on the test servers, with overrides; the registry starts clean and stocked."""
+    """Build apps on the test servers, with overrides; the registry starts clean, with a country's demo."""
     made: list[Flask] = []
 
     def build(catalogue: str | None = "KH", **overrides: Any) -> Flask:
@@ -82,7 +82,7 @@ def make_app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Any]
         if not made:
             _clean(app)
             if catalogue:
-                import_catalogue(app.extensions["janela"].db, demo_catalogue(catalogue))
+                load_demo(app.extensions["janela"].db, catalogue)
         made.append(app)
         return app
 

@@ -61,7 +61,7 @@ def test_services_not_built_yet_say_coming_soon_and_go_back(app: Flask, client: 
     set_language(app.extensions["janela"].db, KH, "en")
     phone = Phone(client, KH)
     phone.dial()
-    for key, name in (("2", "Pre-registration"), ("3", "My ID and status"), ("4", "Complaints")):
+    for key, name in (("3", "My ID and status"), ("4", "Complaints")):
         screen = phone.send(key)
         assert screen.startswith(f"{name}: this service is coming soon.")
         assert not phone.ended

@@ -1,0 +1,497 @@
+"""Pre-registration over USSD: consent, the person's details, the village, a summary, submit.
+
+Answers live in a draft keyed by the caller's phone, so a dropped call resumes where it stopped.
+Each step asks for the first answer still missing; once every answer is in, a change made from the
+summary goes straight back to the summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from conversations.i18n import N_, Translator
+from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Stay, Target, Up, View
+from registry.areas import describe_village, find_area, list_areas
+from registry.db import utcnow
+from registry.errors import InvalidData
+from registry.names import clean_name
+from registry.phones import normalise_phone
+from registry.preregistration import Declaration, submit_preregistration
+from registry.services import list_programmes
+from registry.staff import active_chief
+
+FLOW = "prereg"
+SUMMARY = "prereg_summary"
+MAX_HOUSEHOLD = 30
+
+# The answers, in the order they are asked, and the screen that asks each.
+STEPS: tuple[tuple[str, str], ...] = (
+    ("consent_at", "prereg_consent"),
+    ("phone", "prereg_phone"),  # asked only when a chief registers a villager
+    ("name", "prereg_name"),
+    ("sex", "prereg_sex"),
+    ("birth_year", "prereg_dob"),
+    ("village", "prereg_village"),
+    ("size", "prereg_size"),
+    ("programmes", "prereg_programmes"),
+)
+
+SEXES: Mapping[str, str] = {"F": N_("Female"), "M": N_("Male")}
+
+
+def draft(ctx: Context) -> dict[str, Any]:
+    """Return the caller's draft."""
+    return ctx.drafts.load(FLOW, ctx.phone)
+
+
+def save(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
+    """Add answers to the caller's draft and return it."""
+    current = draft(ctx)
+    current.update(values)
+    ctx.drafts.save(FLOW, ctx.phone, current)
+    return current
+
+
+def missing(current: dict[str, Any]) -> str | None:
+    """Return the screen of the first answer still missing, or None when all are in."""
+    for field, screen in STEPS:
+        if field == "phone" and current.get("for") != "villager":
+            continue
+        if field not in current:
+            return screen
+    return None
+
+
+def advance(current: dict[str, Any]) -> Target:
+    """Go to the next question, or back to the summary once every answer is in."""
+    screen = missing(current)
+    return Go(screen) if screen else Up(SUMMARY)
+
+
+def answer(ctx: Context, **values: Any) -> Target:
+    """Keep answers and move on."""
+    return advance(save(ctx, values))
+
+
+def open_preregistration(ctx: Context) -> Target:
+    """Start pre-registering, or offer to continue an unfinished one."""
+    if draft(ctx):
+        return Go("prereg_resume")
+    chief = active_chief(ctx.db, ctx.phone)
+    return Go("prereg_for") if chief else Go("prereg_consent")
+
+
+def resume(ctx: Context) -> Target:
+    """Continue at the first question still unanswered."""
+    return advance(draft(ctx))
+
+
+def start_over(ctx: Context) -> Target:
+    """Forget the unfinished draft and begin again."""
+    ctx.drafts.delete(FLOW, ctx.phone)
+    chief = active_chief(ctx.db, ctx.phone)
+    return Go("prereg_for") if chief else Go("prereg_consent")
+
+
+def register_for(whom: str) -> Do:
+    """Return the action of a chief choosing whom to register."""
+
+    def act(ctx: Context) -> Target:
+        chief = active_chief(ctx.db, ctx.phone)
+        values: dict[str, Any] = {"for": whom}
+        if whom == "villager" and chief is not None:
+            values["assisted_by"] = chief.id
+        save(ctx, values)
+        return Go("prereg_consent")
+
+    return Do(act)
+
+
+def agree(ctx: Context) -> Target:
+    """Record consent and its time."""
+    return answer(ctx, consent_at=utcnow().isoformat())
+
+
+class Resume:
+    """Offer to continue an unfinished pre-registration."""
+
+    def view(self, ctx: Context) -> View:
+        """Say there is a draft; continue or start over."""
+        return View(
+            ctx.t("You have an unfinished pre-registration."),
+            [Choice(ctx.t("Continue"), Do(resume)), Choice(ctx.t("Start over"), Do(start_over))],
+        )
+
+
+class ForWhom:
+    """Ask a village chief whom they pre-register."""
+
+    def view(self, ctx: Context) -> View:
+        """Myself or a villager."""
+        return View(
+            ctx.t("Pre-register whom?"),
+            [
+                Choice(ctx.t("Myself"), register_for("self")),
+                Choice(ctx.t("A villager"), register_for("villager")),
+            ],
+        )
+
+
+class Consent:
+    """Who will see the data and why; nothing is kept without a yes."""
+
+    def view(self, ctx: Context) -> View:
+        """Explain, then ask."""
+        return View(
+            ctx.t(
+                "Your answers go to your commune desk and social-protection staff, only to check "
+                "which programmes you can get. Do you agree?"
+            ),
+            [Choice(ctx.t("I agree"), Do(agree)), Choice(ctx.t("I do not agree"), Go("prereg_declined"))],
+        )
+
+
+class Declined:
+    """End politely when consent is refused."""
+
+    def view(self, ctx: Context) -> View:
+        """Nothing was kept."""
+        ctx.drafts.delete(FLOW, ctx.phone)
+        return View(ctx.t("Nothing was saved. You can pre-register at any time."), final=True)
+
+
+class PromptScreen:
+    """A question answered by typing: the answer is checked, then kept."""
+
+    def __init__(
+        self,
+        question: str,
+        read: Callable[[Context, str], dict[str, Any] | Invalid],
+        choices: Callable[[Context], list[Choice]] | None = None,
+    ) -> None:
+        self.question = question
+        self.read = read
+        self.choices = choices
+
+    def view(self, ctx: Context) -> View:
+        """Ask the question."""
+
+        def take(c: Context, text: str) -> Target:
+            result = self.read(c, text)
+            return result if isinstance(result, Invalid) else answer(c, **result)
+
+        return View(ctx.t(self.question), self.choices(ctx) if self.choices else [], prompt=take)
+
+
+def read_name(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
+    """Accept a full name: letters, spaces, dots, apostrophes and hyphens."""
+    name = clean_name(text)
+    return {"name": name} if name else Invalid(N_("Please type the full name in letters."))
+
+
+def read_phone(ctx: Context, text: str) -> dict[str, Any] | Invalid:
+    """Accept the villager's phone number."""
+    try:
+        return {"phone": normalise_phone(text, ctx.settings.country)}
+    except InvalidData:
+        return Invalid(N_("That is not a phone number. Try again."))
+
+
+def no_phone(ctx: Context) -> Target:
+    """The villager has no phone."""
+    return answer(ctx, phone="")
+
+
+def read_date(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
+    """Accept a date of birth written DDMMYYYY, in the past and within 120 years."""
+    digits = text.replace("/", "").replace(".", "").replace("-", "").replace(" ", "")
+    if len(digits) != 8 or not digits.isdigit():
+        return Invalid(N_("Type the date as 8 digits: day, month, year."))
+    try:
+        born = date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+    except ValueError:
+        return Invalid(N_("That date does not exist. Try again."))
+    today = utcnow().date()
+    if born > today or born.year < today.year - 120:
+        return Invalid(N_("That date cannot be a date of birth. Try again."))
+    return {"birth_date": born.isoformat(), "birth_year": born.year}
+
+
+def read_year(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
+    """Accept a year of birth within the last 120 years."""
+    this_year = utcnow().year
+    if not (len(text) == 4 and text.isdigit() and this_year - 120 <= int(text) <= this_year):
+        return Invalid(N_("Type a year of 4 digits, e.g. 1987."))
+    return {"birth_year": int(text), "birth_date": None}
+
+
+def read_village_code(ctx: Context, text: str) -> dict[str, Any] | Invalid:
+    """Accept the code of a village, as written on the village notice board."""
+    village = find_area(ctx.db, text, ctx.language, level="village")
+    if village is None:
+        return Invalid(
+            N_("No village has this code. Check the notice board, or go back and choose from the list.")
+        )
+    return {"village": village.code}
+
+
+def read_size(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
+    """Accept a household size from 1 to 30."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_HOUSEHOLD:
+        return Invalid(N_("Type a number from 1 to 30."))
+    return {"size": int(text)}
+
+
+def choose(**values: Any) -> Do:
+    """Return the action that keeps fixed answers and moves on."""
+    return Do(lambda ctx: answer(ctx, **values))
+
+
+class SexMenu:
+    """Female or male."""
+
+    def view(self, ctx: Context) -> View:
+        """Ask the sex."""
+        return View(ctx.t("Sex:"), [Choice(ctx.t(label), choose(sex=code)) for code, label in SEXES.items()])
+
+
+class Village:
+    """How to give the village: its code, or choosing from lists."""
+
+    def view(self, ctx: Context) -> View:
+        """Offer both ways, and the chief's own village to a chief registering a villager."""
+        choices = [
+            Choice(ctx.t("Type the village code"), Go("prereg_village_code")),
+            Choice(ctx.t("Choose from a list"), Go("prereg_area")),
+        ]
+        chief = active_chief(ctx.db, ctx.phone)
+        if chief is not None and chief.area_code:
+            name = describe_village(ctx.db, chief.area_id or 0, ctx.language)
+            choices.append(Choice(name, choose(village=chief.area_code)))
+        return View(ctx.t("Village"), choices)
+
+
+class AreaList:
+    """Provinces, then districts, communes and villages, one list at a time."""
+
+    def view(self, ctx: Context) -> View:
+        """List the areas under the chosen one."""
+        parent = ctx.params.get("parent")
+        areas = list_areas(ctx.db, ctx.language, parent)
+        choices = [
+            Choice(
+                a.name,
+                choose(village=a.code) if a.level == "village" else Go("prereg_area", {"parent": a.code}),
+            )
+            for a in areas
+        ]
+        level = areas[0].level if areas else "province"
+        return View(ctx.t(AREA_TITLES[level]), choices)
+
+
+AREA_TITLES: Mapping[str, str] = {
+    "province": N_("Province"),
+    "district": N_("District"),
+    "commune": N_("Commune"),
+    "village": N_("Village"),
+}
+
+
+def toggle(code: str) -> Do:
+    """Return the action that selects or unselects a programme."""
+
+    def act(ctx: Context) -> Target:
+        chosen = draft(ctx).get("chosen", [])
+        chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
+        save(ctx, {"chosen": chosen})
+        return Stay()
+
+    return Do(act)
+
+
+def programmes_done(ctx: Context) -> Target:
+    """Keep the selected programmes (none means: not sure) and move on."""
+    return answer(ctx, programmes=draft(ctx).get("chosen", []))
+
+
+class ProgrammeChoice:
+    """Choose several programmes: each number selects or unselects, the last one finishes."""
+
+    def view(self, ctx: Context) -> View:
+        """List programmes with a mark on the chosen ones."""
+        chosen = set(draft(ctx).get("chosen", []))
+        programmes = list_programmes(
+            ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
+        )
+        choices = [Choice(("*" if p.code in chosen else "") + p.name, toggle(p.code)) for p in programmes]
+        choices.append(Choice(ctx.t("Done"), Do(programmes_done)))
+        return View(ctx.t("Programmes you want (choose, then Done):"), choices)
+
+
+def birth_text(t: Translator, current: dict[str, Any]) -> str:
+    """Write the birth date, or the year alone, the way the language writes dates."""
+    if current.get("birth_date"):
+        return t.date(date.fromisoformat(current["birth_date"]))
+    return str(current.get("birth_year", ""))
+
+
+class Summary:
+    """Every answer on one screen (paged), to confirm or correct."""
+
+    def view(self, ctx: Context) -> View:
+        """Show the answers."""
+        current = draft(ctx)
+        if missing(current):
+            return View(ctx.t("Some answers are missing."), [Choice(ctx.t("Continue"), Do(resume))])
+        t = ctx.t
+        names = {
+            p.code: p.name
+            for p in list_programmes(
+                ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
+            )
+        }
+        wanted = ", ".join(names.get(c, c) for c in current["programmes"]) or t("Not sure")
+        village = find_area(ctx.db, current["village"], ctx.language)
+        if village is None:  # removed from the registry since it was chosen
+            return View(t("Choose the village again."), [Choice(t("Village"), Go("prereg_village"))])
+        label = SEXES[current["sex"]]
+        sex = t(label)
+        lines = [
+            t("Name: {name}", name=current["name"]),
+            t("Sex: {sex}", sex=sex),
+            t("Born: {born}", born=birth_text(t, current)),
+            t("Village: {village}", village=describe_village(ctx.db, village.id, ctx.language)),
+            t("Household: {size}", size=t.number(current["size"])),
+            t("Programmes: {names}", names=wanted),
+        ]
+        if current.get("for") == "villager":
+            lines.insert(0, t("Phone: {phone}", phone=current["phone"] or t("none")))
+        return View(
+            "\n".join(lines), [Choice(t("Confirm"), Do(submit)), Choice(t("Change"), Go("prereg_change"))]
+        )
+
+
+class Change:
+    """Pick the answer to correct."""
+
+    def view(self, ctx: Context) -> View:
+        """List the answers that can be changed."""
+        items = [
+            (N_("Name"), "prereg_name"),
+            (N_("Sex"), "prereg_sex"),
+            (N_("Date of birth"), "prereg_dob"),
+            (N_("Village"), "prereg_village"),
+            (N_("Household size"), "prereg_size"),
+            (N_("Programmes"), "prereg_programmes"),
+        ]
+        if draft(ctx).get("for") == "villager":
+            items.insert(0, (N_("Phone"), "prereg_phone"))
+        return View(ctx.t("Change what?"), [Choice(ctx.t(label), Go(screen)) for label, screen in items])
+
+
+class Texts:
+    """The SMS a pre-registration sends, in the reader's language."""
+
+    def confirmation(self, language: str, reference: str, possible_duplicate: bool) -> str:
+        """The citizen's confirmation."""
+        t = Translator(language)
+        text = t(
+            "janela: your pre-registration was received. Reference: {reference}. "
+            "The commune desk will contact you.",
+            reference=reference,
+        )
+        if possible_duplicate:
+            text += " " + t(
+                "You may already be registered: the desk will check, you need not register again."
+            )
+        return text
+
+    def chief_alert(self, language: str, reference: str, name: str, village: str, size: int) -> str:
+        """The village chief's alert."""
+        t = Translator(language)
+        return t(
+            "janela: new pre-registration {reference} in {village}: {name}, household of {size}. "
+            "It is queued at the commune desk.",
+            reference=reference,
+            village=village,
+            name=name,
+            size=size,
+        )
+
+
+def submit(ctx: Context) -> Target:
+    """Submit the draft in one transaction; a retried submission finds the first one."""
+    current = draft(ctx)
+    if missing(current):
+        return advance(current)
+    for_villager = current.get("for") == "villager"
+    declared = Declaration(
+        full_name=current["name"],
+        sex=current["sex"],
+        birth_year=current["birth_year"],
+        birth_date=date.fromisoformat(current["birth_date"]) if current.get("birth_date") else None,
+        village_code=current["village"],
+        household_size=current["size"],
+        programme_codes=tuple(current["programmes"]),
+        phone=(current["phone"] or None) if for_villager else ctx.phone,
+    )
+    result = submit_preregistration(
+        ctx.db,
+        declared,
+        language=ctx.language,
+        consent_at=datetime.fromisoformat(current["consent_at"]),
+        idempotency_key=f"prereg:{ctx.session_id}",
+        texts=Texts(),
+        policy=ctx.settings.sms_policy,
+        assisted_by_id=current.get("assisted_by") if for_villager else None,
+        reference_length=ctx.settings.reference_length,
+        default_language=ctx.settings.default_language,
+    )
+    ctx.drafts.delete(FLOW, ctx.phone)
+    sms = "1" if declared.phone else "0"
+    return Go(
+        "prereg_done",
+        {"reference": result.reference, "duplicate": str(int(result.possible_duplicate)), "sms": sms},
+    )
+
+
+class Done:
+    """The reference, on screen; the session ends."""
+
+    def view(self, ctx: Context) -> View:
+        """Thank, give the reference, say what happens next."""
+        t = ctx.t
+        lines = [t("Thank you. Reference: {reference}", reference=ctx.params["reference"])]
+        lines.append(t("It was sent by SMS.") if ctx.params.get("sms") == "1" else t("Write it down."))
+        if ctx.params.get("duplicate") == "1":
+            lines.append(t("You may already be registered: the desk will check."))
+        return View("\n".join(lines), final=True)
+
+
+SCREENS: Mapping[str, Screen] = {
+    "prereg_resume": Resume(),
+    "prereg_for": ForWhom(),
+    "prereg_consent": Consent(),
+    "prereg_declined": Declined(),
+    "prereg_phone": PromptScreen(
+        N_("Villager's phone number:"), read_phone, lambda ctx: [Choice(ctx.t("No phone"), Do(no_phone))]
+    ),
+    "prereg_name": PromptScreen(N_("Full name:"), read_name),
+    "prereg_sex": SexMenu(),
+    "prereg_dob": PromptScreen(
+        N_("Date of birth as DDMMYYYY, e.g. 05031987:"),
+        read_date,
+        lambda ctx: [Choice(ctx.t("I only know the year"), Go("prereg_year"))],
+    ),
+    "prereg_year": PromptScreen(N_("Year of birth, e.g. 1987:"), read_year),
+    "prereg_village": Village(),
+    "prereg_village_code": PromptScreen(N_("Village code (on the village notice board):"), read_village_code),
+    "prereg_area": AreaList(),
+    "prereg_size": PromptScreen(N_("How many people live in your household?"), read_size),
+    "prereg_programmes": ProgrammeChoice(),
+    SUMMARY: Summary(),
+    "prereg_change": Change(),
+    "prereg_done": Done(),
+}

@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
-from registry.demo import load_demo
 from registry.db import Base, make_engine
+from registry.demo import load_demo
 from registry.migrate import upgrade
 
 

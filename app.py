@@ -28,6 +28,7 @@ from conversations.session import Reply
 from conversations.settings import Settings
 from phonetext.encoding import Budget
 from registry import services
+from registry.cases import Deadlines
 from registry.db import make_engine, make_sessionmaker
 from registry.dispatch import dispatch_after_commit
 from registry.errors import InvalidData
@@ -104,6 +105,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sms_policy=SmsPolicy(app.config["SMS_MAX_SEGMENTS"], app.config["SMS_FOLD_ACCENTS"]),
         draft_ttl=app.config["DRAFT_TTL"],
         reference_length=app.config["REFERENCE_LENGTH"],
+        deadlines=Deadlines(
+            {k: v for k, v in app.config["CASE_DEADLINES"].items() if k != "default"},
+            app.config["CASE_DEADLINES"]["default"],
+        ),
+        lookup_max_failures=app.config["LOOKUP_MAX_FAILURES"],
     )
     delivery = Delivery(
         max_attempts=app.config["SMS_MAX_ATTEMPTS"],

@@ -154,6 +154,116 @@ def staff_deactivate(staff_id: int) -> None:
     click.echo(f"Deactivated {staff.role} {staff.name}.")
 
 
+cases_group = AppGroup("cases", help="A desk's queue: list, pick up, annotate, resolve, reject, escalate.")
+
+
+def _case_action(reference: str, phone: str, action: str, note: str | None = None) -> None:
+    from conversations.case_texts import CaseTexts
+    from registry.cases import desk_action
+    from registry.phones import normalise_phone
+
+    app_ = _janela()
+    try:
+        result = desk_action(
+            app_.db,
+            reference,
+            normalise_phone(phone, app_.settings.country),
+            action,
+            CaseTexts(),
+            app_.settings.sms_policy,
+            note=note,
+        )
+    except InvalidData as exc:
+        raise click.ClickException("; ".join(exc.problems)) from exc
+    if not result.ok:
+        reasons = {
+            "not_found": f"no case {reference}",
+            "not_allowed": f"{phone} does not work this case's desk",
+            "already_taken": f"case {reference} was already picked up",
+            "closed": f"case {reference} is closed",
+        }
+        raise click.ClickException(reasons.get(result.reason, result.reason))
+    case = result.case
+    assert case is not None
+    click.echo(f"{case.reference}: {case.status}" + (" (escalated)" if case.escalated else ""))
+
+
+@cases_group.command("list")
+@click.option("--desk", "desk_code", required=True, help="Code of the commune (or district) desk.")
+@click.option("--all", "include_closed", is_flag=True, help="Include closed cases.")
+def cases_list(desk_code: str, include_closed: bool) -> None:
+    """List a desk's cases, the one due soonest first."""
+    from registry.cases import list_queue
+    from registry.errors import NotFound
+
+    try:
+        cases = list_queue(_janela().db, desk_code, "en", include_closed)
+    except NotFound as exc:
+        raise click.ClickException(f"no desk {desk_code}") from exc
+    for c in cases:
+        due = f"{c.resolve_due_at:%Y-%m-%d}" if c.resolve_due_at else "-"
+        flag = " escalated" if c.escalated else ""
+        click.echo(f"{c.reference}\t{c.kind}\t{c.category or '-'}\t{c.status}{flag}\tdue {due}\t{c.village}")
+    click.echo(f"{len(cases)} case(s).")
+
+
+@cases_group.command("pickup")
+@click.argument("reference")
+@click.option("--by", "phone", required=True, help="Phone of the desk officer.")
+def cases_pickup(reference: str, phone: str) -> None:
+    """Pick up a case; a second officer is refused."""
+    _case_action(reference, phone, "pickup")
+
+
+@cases_group.command("note")
+@click.argument("reference")
+@click.argument("text")
+@click.option("--by", "phone", required=True)
+def cases_note(reference: str, text: str, phone: str) -> None:
+    """Add a note to a case's timeline."""
+    _case_action(reference, phone, "note", text)
+
+
+@cases_group.command("resolve")
+@click.argument("reference")
+@click.argument("outcome")
+@click.option("--by", "phone", required=True)
+def cases_resolve(reference: str, outcome: str, phone: str) -> None:
+    """Resolve a case with its outcome; the citizen is told."""
+    _case_action(reference, phone, "resolve", outcome)
+
+
+@cases_group.command("reject")
+@click.argument("reference")
+@click.argument("reason")
+@click.option("--by", "phone", required=True)
+def cases_reject(reference: str, reason: str, phone: str) -> None:
+    """Close a case without action, saying why; the citizen is told."""
+    _case_action(reference, phone, "reject", reason)
+
+
+@cases_group.command("escalate")
+@click.argument("reference")
+@click.option("--by", "phone", required=True)
+@click.option("--note", default=None)
+def cases_escalate(reference: str, phone: str, note: str | None) -> None:
+    """Send a case to the district's queue; the district officer and the citizen are told."""
+    _case_action(reference, phone, "escalate", note)
+
+
+@cases_group.command("escalate-overdue")
+def cases_escalate_overdue() -> None:
+    """Escalate every case past its deadline (workers also do this at each sweep)."""
+    from conversations.case_texts import CaseTexts
+    from registry.cases import escalate_overdue
+
+    app_ = _janela()
+    escalated = escalate_overdue(
+        app_.db, CaseTexts(), app_.settings.sms_policy, default_language=app_.settings.default_language
+    )
+    click.echo(f"{len(escalated)} case(s) escalated." + (f" {' '.join(escalated)}" if escalated else ""))
+
+
 demo_group = AppGroup("demo", help="Demo data.")
 
 
@@ -306,6 +416,7 @@ def register(app: Flask) -> None:
         programmes_group,
         areas_group,
         staff_group,
+        cases_group,
         demo_group,
         ussd_group,
         sms_group,

@@ -36,6 +36,7 @@ INT_SETTINGS = (
     "STALE_AFTER",
     "DRAFT_TTL",
     "REFERENCE_LENGTH",
+    "LOOKUP_MAX_FAILURES",
 )
 
 
@@ -74,6 +75,9 @@ def defaults(instance: Path) -> dict[str, Any]:
         "STALE_AFTER": 600,
         "DRAFT_TTL": 86400,
         "REFERENCE_LENGTH": 7,
+        "LOOKUP_MAX_FAILURES": 3,
+        # Days to acknowledge/resolve a case, by category, then the default.
+        "CASE_DEADLINES": "misconduct=1/10,payment_missing=2/15,wrong_amount=2/15,default=3/30",
     }
 
 
@@ -148,6 +152,25 @@ def load(
         raise ConfigError("SMS_RETRY_DELAYS cannot be negative")
     settings["SMS_RETRY_DELAYS"] = delays
 
+    settings["CASE_DEADLINES"] = _deadlines(str(settings["CASE_DEADLINES"]))
+
     # Sessions of the web pages need a key; a random one is fine for a single demo process.
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
     return settings
+
+
+def _deadlines(text: str) -> dict[str, tuple[int, int]]:
+    """Read `category=ack/resolve,...` (days) into a table; `default` is required."""
+    table: dict[str, tuple[int, int]] = {}
+    for item in _split(text):
+        try:
+            category, days = item.split("=")
+            ack, resolve = (int(d) for d in days.split("/"))
+        except ValueError as exc:
+            raise ConfigError(f"CASE_DEADLINES: {item!r} is not category=ack_days/resolve_days") from exc
+        if not 0 < ack <= resolve:
+            raise ConfigError(f"CASE_DEADLINES: {item!r} must acknowledge before resolving, in days > 0")
+        table[category.strip()] = (ack, resolve)
+    if "default" not in table:
+        raise ConfigError("CASE_DEADLINES needs a default=ack/resolve entry")
+    return table

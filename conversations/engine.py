@@ -205,13 +205,18 @@ class Engine:
 
     def _pages(self, view: View, ctx: Context, notice: str | None) -> list[str]:
         """Page a view so that every page, with its notice and navigation, fits the budget."""
-        t = ctx.t
-        nav = t("{back} Back {home} Home", back=BACK, home=HOME) if view.nav else ""
-        more = t("{more} More", more=MORE)
-        footer = Footer("", "") if view.final else Footer(nav, "\n".join(filter(None, [more, nav])))
+        footer = self._footer(view, ctx)
         lines = view.body.split("\n")
         choices = [f"{i} {choice.label}" for i, choice in enumerate(view.choices, start=1)]
         return paginate(lines, choices, self.settings.budget.fits, footer, notice or "")
+
+    def _footer(self, view: View, ctx: Context) -> Footer:
+        """Return the navigation a view's pages end with."""
+        if view.final:
+            return Footer("", "")
+        nav = ctx.t("{back} Back {home} Home", back=BACK, home=HOME) if view.nav else ""
+        more = ctx.t("{more} More", more=MORE)
+        return Footer(nav, "\n".join(filter(None, [more, nav])))
 
     def _render(self, session_id: str, state: SessionState) -> Reply:
         try:
@@ -233,6 +238,10 @@ class Engine:
         if self.settings.budget.fits(f"{notice}\n{page}"):
             return f"{notice}\n{page}"
         noticed = self._pages(view, ctx, notice)
+        if not all(self.settings.budget.fits(p) for p in noticed):
+            # Too long to head every page: the reason comes first, as the start of the screen.
+            reason_first = View(f"{notice}\n{view.body}", view.choices, view.nav, view.final, view.prompt)
+            return self._pages(reason_first, ctx, None)[0]
         # Show the re-paged page on which the page the person was on begins.
         start = page.split("\n", 1)[0][:12]
         return next((p for p in noticed if start in p), noticed[min(index, len(noticed) - 1)])

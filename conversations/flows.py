@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from conversations.complaints import SCREENS as COMPLAINT_SCREENS
+from conversations.complaints import open_complaint
 from conversations.i18n import N_, NATIVE_NAMES, Translator
+from conversations.lookup import SCREENS as LOOKUP_SCREENS
 from conversations.prereg import SCREENS as PREREGISTRATION_SCREENS
 from conversations.prereg import open_preregistration
 from conversations.screens import Choice, Context, Do, Go, Home, Screen, Target, View
@@ -59,16 +62,6 @@ class LanguageMenu:
         title = " / ".join(dict.fromkeys(Translator(lang)("Language") for lang in languages))
         choices = [Choice(NATIVE_NAMES.get(lang, lang), choose_language(lang)) for lang in languages]
         return View(title, choices, nav=ctx.state.language is not None)
-
-
-class ComingSoon:
-    """A polite answer for a service that is not open yet."""
-
-    def view(self, ctx: Context) -> View:
-        """Name the service and say it is coming."""
-        service = ctx.params["service"]
-        name = ctx.t(SERVICE_NAMES[service])
-        return View(ctx.t("{service}: this service is coming soon.", service=name))
 
 
 class ProgrammeList:
@@ -169,17 +162,18 @@ SCREENS: Mapping[str, Screen] = {
         [
             (N_("Programmes"), Go("programmes")),
             (SERVICE_NAMES["preregistration"], Do(open_preregistration)),
-            (SERVICE_NAMES["status"], Go("soon", {"service": "status"})),
-            (SERVICE_NAMES["complaints"], Go("soon", {"service": "complaints"})),
+            (SERVICE_NAMES["status"], Go("status_menu")),
+            (SERVICE_NAMES["complaints"], Do(open_complaint)),
             (N_("Language"), Go(LANGUAGE)),
         ],
         nav=False,
     ),
     LANGUAGE: LanguageMenu(),
-    "soon": ComingSoon(),
     "programmes": ProgrammeList(),
     "programme": ProgrammeMenu(),
     "programme_section": ProgrammeSection(),
     "programme_sms_sent": ProgrammeSmsSent(),
     **PREREGISTRATION_SCREENS,
+    **LOOKUP_SCREENS,
+    **COMPLAINT_SCREENS,
 }

@@ -42,6 +42,10 @@ def paginate(
         taken: list[str] = []
         while pending and fits(page([*taken, pending[0][0]], footer.more)):
             taken.append(pending.pop(0)[0])
+        if not pending:
+            # Header and footer leave no room at all; the caller decides what to show instead.
+            pages.append(page(taken, footer.last))
+            return pages
         line, splittable = pending[0]
         if splittable or not taken:
             head, tail = split_head(line, partial(_fits_after, fits, page, list(taken), footer.more))

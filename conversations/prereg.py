@@ -7,12 +7,13 @@ summary goes straight back to the summary.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_, Translator
-from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Stay, Target, Up, View
+from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Stay, Target, View
 from registry.areas import describe_village, find_area, list_areas
 from registry.db import utcnow
 from registry.errors import InvalidData
@@ -29,7 +30,7 @@ MAX_HOUSEHOLD = 30
 # The answers, in the order they are asked, and the screen that asks each.
 STEPS: tuple[tuple[str, str], ...] = (
     ("consent_at", "prereg_consent"),
-    ("phone", "prereg_phone"),  # asked only when a chief registers a villager
+    ("phone", "prereg_phone"),
     ("name", "prereg_name"),
     ("sex", "prereg_sex"),
     ("birth_year", "prereg_dob"),
@@ -39,40 +40,35 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 
 SEXES: Mapping[str, str] = {"F": N_("Female"), "M": N_("Male")}
+# The villager's phone is asked only when a chief registers a villager.
+PREREG = DraftFlow(
+    FLOW, STEPS, SUMMARY, skip=lambda current, field: field == "phone" and current.get("for") != "villager"
+)
 
 
 def draft(ctx: Context) -> dict[str, Any]:
     """Return the caller's draft."""
-    return ctx.drafts.load(FLOW, ctx.phone)
+    return PREREG.load(ctx)
 
 
 def save(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
     """Add answers to the caller's draft and return it."""
-    current = draft(ctx)
-    current.update(values)
-    ctx.drafts.save(FLOW, ctx.phone, current)
-    return current
+    return PREREG.save(ctx, values)
 
 
 def missing(current: dict[str, Any]) -> str | None:
     """Return the screen of the first answer still missing, or None when all are in."""
-    for field, screen in STEPS:
-        if field == "phone" and current.get("for") != "villager":
-            continue
-        if field not in current:
-            return screen
-    return None
+    return PREREG.missing(current)
 
 
 def advance(current: dict[str, Any]) -> Target:
     """Go to the next question, or back to the summary once every answer is in."""
-    screen = missing(current)
-    return Go(screen) if screen else Up(SUMMARY)
+    return PREREG.advance(current)
 
 
 def answer(ctx: Context, **values: Any) -> Target:
     """Keep answers and move on."""
-    return advance(save(ctx, values))
+    return PREREG.answer(ctx, **values)
 
 
 def open_preregistration(ctx: Context) -> Target:
@@ -160,29 +156,6 @@ class Declined:
         """Nothing was kept."""
         ctx.drafts.delete(FLOW, ctx.phone)
         return View(ctx.t("Nothing was saved. You can pre-register at any time."), final=True)
-
-
-class PromptScreen:
-    """A question answered by typing: the answer is checked, then kept."""
-
-    def __init__(
-        self,
-        question: str,
-        read: Callable[[Context, str], dict[str, Any] | Invalid],
-        choices: Callable[[Context], list[Choice]] | None = None,
-    ) -> None:
-        self.question = question
-        self.read = read
-        self.choices = choices
-
-    def view(self, ctx: Context) -> View:
-        """Ask the question."""
-
-        def take(c: Context, text: str) -> Target:
-            result = self.read(c, text)
-            return result if isinstance(result, Invalid) else answer(c, **result)
-
-        return View(ctx.t(self.question), self.choices(ctx) if self.choices else [], prompt=take)
 
 
 def read_name(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
@@ -476,20 +449,26 @@ SCREENS: Mapping[str, Screen] = {
     "prereg_consent": Consent(),
     "prereg_declined": Declined(),
     "prereg_phone": PromptScreen(
-        N_("Villager's phone number:"), read_phone, lambda ctx: [Choice(ctx.t("No phone"), Do(no_phone))]
+        PREREG,
+        N_("Villager's phone number:"),
+        read_phone,
+        lambda ctx: [Choice(ctx.t("No phone"), Do(no_phone))],
     ),
-    "prereg_name": PromptScreen(N_("Full name:"), read_name),
+    "prereg_name": PromptScreen(PREREG, N_("Full name:"), read_name),
     "prereg_sex": SexMenu(),
     "prereg_dob": PromptScreen(
+        PREREG,
         N_("Date of birth as DDMMYYYY, e.g. 05031987:"),
         read_date,
         lambda ctx: [Choice(ctx.t("I only know the year"), Go("prereg_year"))],
     ),
-    "prereg_year": PromptScreen(N_("Year of birth, e.g. 1987:"), read_year),
+    "prereg_year": PromptScreen(PREREG, N_("Year of birth, e.g. 1987:"), read_year),
     "prereg_village": Village(),
-    "prereg_village_code": PromptScreen(N_("Village code (on the village notice board):"), read_village_code),
+    "prereg_village_code": PromptScreen(
+        PREREG, N_("Village code (on the village notice board):"), read_village_code
+    ),
     "prereg_area": AreaList(),
-    "prereg_size": PromptScreen(N_("How many people live in your household?"), read_size),
+    "prereg_size": PromptScreen(PREREG, N_("How many people live in your household?"), read_size),
     "prereg_programmes": ProgrammeChoice(),
     SUMMARY: Summary(),
     "prereg_change": Change(),

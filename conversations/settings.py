@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from phonetext.encoding import Budget
+from registry.cases import Deadlines
 from registry.outbox import SmsPolicy
 
 
@@ -20,3 +21,5 @@ class Settings:
     sms_policy: SmsPolicy = field(default_factory=SmsPolicy)
     draft_ttl: int = 86400
     reference_length: int = 7
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    lookup_max_failures: int = 3

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from conversations.case_texts import CaseTexts, category_name, ids_sms, status_name
 from conversations.flows import programme_sms
 from conversations.i18n import N_, Translator
 from conversations.settings import Settings
 from registry import services
+from registry.cases import add_citizen_note, case_status_for, chief_action
 from registry.errors import NotFound
+from registry.idlookup import ids_for_phone
 
 # Every command's keywords per language, as people type them after case and accents are folded.
 KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -30,6 +33,12 @@ KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "language": {"en": ("LANGUAGE", "LANG"), "pt": ("IDIOMA", "LINGUA"), "km": ("ភាសា",)},
     "stop": {"en": ("STOP",), "pt": ("PARAR", "SAIR"), "km": ("ឈប់",)},
     "start": {"en": ("START",), "pt": ("INICIAR", "COMECAR"), "km": ("ចាប់ផ្តើម",)},
+    "status": {"en": ("STATUS",), "pt": ("ESTADO",), "km": ("ស្ថានភាព",)},
+    "myid": {"en": ("MYID", "MY ID"), "pt": ("MEUID", "MEU ID"), "km": ("លេខសម្គាល់",)},
+    # Village chiefs act on cases by SMS.
+    "ok": {"en": ("OK",), "pt": ("RECEBIDO",), "km": ("ទទួល",)},
+    "done": {"en": ("DONE",), "pt": ("FEITO", "RESOLVIDO"), "km": ("រួចរាល់",)},
+    "info": {"en": ("INFO",), "pt": ("DETALHES",), "km": ("ព័ត៌មាន",)},
 }
 # What a person may write to name a language.
 LANGUAGE_WORDS = {
@@ -42,9 +51,22 @@ HELP = N_(
     "janela commands:\n"
     "PROGRAMMES - list of programmes\n"
     "PROGRAMME 2 - details of programme 2\n"
+    "STATUS 1234567 - your request\n"
+    "MYID - your social-protection ID\n"
     "LANGUAGE KM/PT/EN - change language\n"
     "STOP / START - other messages"
 )
+NO_SUCH_REQUEST = N_("No request {reference} was filed from this phone. Check the number.")
+REQUEST_STATUS = N_("Request {reference} ({kind}): {status}.")
+NO_ID = N_("No social-protection ID is registered for this phone. Ask your commune desk.")
+NOTE_ADDED = N_("Thank you: your details were added to request {reference}.")
+CHIEF_REFUSED = N_("Sorry, you cannot act on case {reference}: only the chief of its village can.")
+CHIEF_UNKNOWN = N_("There is no case {reference}. Check the number.")
+CHIEF_CLOSED = N_("Case {reference} is already closed.")
+CHIEF_OK = N_("Case {reference} acknowledged. The citizen was told.")
+CHIEF_DONE = N_("Case {reference} marked resolved in the village; the commune desk will close it.")
+CHIEF_INFO = N_("Case {reference} ({kind}) in {village}: {status}.")
+WHICH_REFERENCE = N_("Send the keyword and the reference, e.g. STATUS 1234567.")
 NOT_UNDERSTOOD = N_("Sorry, we did not understand your message.")
 PROGRAMME_LIST_END = N_("Send PROGRAMME and a number for details.")
 NO_SUCH_PROGRAMME = N_("There is no programme {wanted}. Send PROGRAMMES for the list.")
@@ -108,6 +130,9 @@ class SmsRouter:
         language = known or self._supported(keyword_language) or self.settings.default_language
         t = Translator(language)
         if command is None:
+            details = self.add_details(sender, text, language)
+            if details is not None:
+                return details
             return SmsDecision("unknown", language, f"{t(NOT_UNDERSTOOD)}\n{t(HELP)}")
         if command == "help":
             return SmsDecision(command, language, t(HELP))
@@ -120,7 +145,66 @@ class SmsRouter:
             return SmsDecision(command, wanted, Translator(wanted)(LANGUAGE_SET), set_language=wanted)
         if command == "stop":
             return SmsDecision(command, language, t(STOPPED), opt_out=True)
-        return SmsDecision(command, language, t(STARTED), opt_out=False)
+        if command == "start":
+            return SmsDecision(command, language, t(STARTED), opt_out=False)
+        if command == "myid":
+            ids = ids_for_phone(self.db, sender)
+            return SmsDecision(command, language, ids_sms(language, ids) if ids else t(NO_ID))
+        reference, _, note = rest.partition(" ")
+        if not reference:
+            return SmsDecision(command, language, t(WHICH_REFERENCE))
+        if command == "status":
+            case = case_status_for(self.db, reference, sender, language)
+            if case is None:
+                return SmsDecision(command, language, t(NO_SUCH_REQUEST, reference=reference[:12]))
+            kind = category_name(t, case.category or case.kind)
+            return SmsDecision(
+                command,
+                language,
+                t(REQUEST_STATUS, reference=case.reference, kind=kind, status=status_name(t, case.status)),
+            )
+        return self._chief(command, language, sender, reference, note)
+
+    def _chief(self, command: str, language: str, sender: str, reference: str, note: str) -> SmsDecision:
+        """Let a village chief acknowledge, resolve or read a case of their village."""
+        t = Translator(language)
+        result = chief_action(
+            self.db,
+            reference,
+            sender,
+            command,
+            CaseTexts(),
+            self.settings.sms_policy,
+            note=note or None,
+            language=language,
+        )
+        if not result.ok:
+            message = {"not_found": CHIEF_UNKNOWN, "closed": CHIEF_CLOSED}.get(result.reason, CHIEF_REFUSED)
+            return SmsDecision(command, language, t(message, reference=reference[:12]))
+        case = result.case
+        assert case is not None
+        if command == "info":
+            text = t(
+                CHIEF_INFO,
+                reference=case.reference,
+                kind=category_name(t, case.category or case.kind),
+                village=case.village,
+                status=status_name(t, case.status),
+            )
+            if case.description:
+                text += f' "{case.description}"'
+            return SmsDecision(command, language, text)
+        done = CHIEF_OK if command == "ok" else CHIEF_DONE
+        return SmsDecision(command, language, t(done, reference=case.reference))
+
+    def add_details(self, sender: str, text: str, language: str) -> SmsDecision | None:
+        """Treat "<reference> more words" from the phone that filed the request as details for it."""
+        reference, _, details = fold(text).partition(" ")
+        if not (reference.isdigit() and details):
+            return None
+        if not add_citizen_note(self.db, reference, sender, " ".join(text.split()[1:])[:500]):
+            return None
+        return SmsDecision("details", language, Translator(language)(NOTE_ADDED, reference=reference))
 
     def _supported(self, language: str | None) -> str | None:
         return language if language in self.settings.languages else None

@@ -206,6 +206,8 @@ class Person(Base):
     birth_date: Mapped[date | None] = mapped_column(Date)
     birth_year: Mapped[int] = mapped_column(Integer)
     national_id: Mapped[str | None] = mapped_column(String(40))
+    # The social-protection ID printed on the person's card; its last digit is a check digit.
+    sp_id: Mapped[str | None] = mapped_column(String(16), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     household: Mapped[Household | None] = relationship(back_populates="members")
@@ -288,6 +290,20 @@ class Case(Base):
     preregistration_id: Mapped[int | None] = mapped_column(ForeignKey("preregistrations.id"))
     citizen_phone: Mapped[str | None] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(8))
+    category: Mapped[str | None] = mapped_column(String(30))
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    complainant_name: Mapped[str | None] = mapped_column(String(120))
+    callback: Mapped[bool] = mapped_column(default=False)
+    ack_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    picked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(Text)
     possible_duplicate: Mapped[bool] = mapped_column(default=False)
     duplicate_of_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     duplicate_of_preregistration_id: Mapped[int | None] = mapped_column(ForeignKey("preregistrations.id"))
@@ -317,3 +333,15 @@ class CaseEvent(Base):
 @event.listens_for(CaseEvent, "before_delete")
 def _timeline_is_append_only(_mapper: object, _connection: object, target: CaseEvent) -> None:
     raise ValueError(f"case event {target.id} cannot be changed: the timeline is append-only")
+
+
+class IdLookup(Base):
+    """One try at looking up a social-protection ID, kept to spot people trying IDs at random."""
+
+    __tablename__ = "id_lookups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    sp_id: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(12))  # found, mismatch, locked
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

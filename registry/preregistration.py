@@ -295,3 +295,24 @@ def _duplicate_note(match: _Match) -> str:
     if match.person_id is not None:
         return f"may be person {match.person_id} already in the registry"
     return f"may repeat pre-registration {match.preregistration_id}"
+
+
+def village_of_phone(db: Db, phone: str) -> str | None:
+    """Return the code of the village this phone is known in: its household's, else its last request's."""
+    with db() as session:
+        code = session.scalar(
+            select(Area.code)
+            .join(Household, Household.village_id == Area.id)
+            .join(HouseholdPhone, HouseholdPhone.household_id == Household.id)
+            .where(HouseholdPhone.phone == phone)
+            .limit(1)
+        )
+        if code is None:
+            code = session.scalar(
+                select(Area.code)
+                .join(PreRegistration, PreRegistration.village_id == Area.id)
+                .where(PreRegistration.phone == phone)
+                .order_by(PreRegistration.id.desc())
+                .limit(1)
+            )
+        return code

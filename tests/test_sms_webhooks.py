@@ -49,7 +49,7 @@ def test_inbound_is_stored_answered_at_once_and_processed_by_a_job(app: Flask, c
     assert response.status_code == 200
     assert count(app, InboundMessage) == 1 and replies(app) == []  # nothing done in the request
     run_jobs(app)
-    (reply,) = replies(app)
+    reply = "".join(replies(app))
     assert reply.startswith("Comandos janela:\nPROGRAMAS - lista de programas")
 
 
@@ -58,14 +58,16 @@ def test_a_repeated_callback_is_acknowledged_not_processed_twice(app: Flask, cli
         assert inbound(client, "HELP").status_code == 200
     run_jobs(app)
     assert count(app, InboundMessage) == 1
-    assert len(replies(app)) == 1
+    with app.extensions["janela"].db() as session:
+        parts = session.scalars(select(OutboxMessage.parts)).all()
+    assert len(parts) == parts[0]  # one reply, in as many parts as it needs
 
 
 @pytest.mark.parametrize("text", ["", "   ", "x" * 10_000, "\u200b", "😀😀", "<script>alert(1)</script>"])
 def test_odd_texts_get_the_help_in_the_default_language(app: Flask, client: FlaskClient, text: str) -> None:
     assert inbound(client, text).status_code == 200
     run_jobs(app)
-    (reply,) = replies(app)
+    reply = "".join(replies(app))
     assert reply.startswith("សូមអភ័យទោស យើងមិនយល់សាររបស់អ្នកទេ។")
     with app.extensions["janela"].db() as session:
         stored = session.scalar(select(InboundMessage.text))
@@ -77,7 +79,7 @@ def test_invalid_utf8_is_stored_as_replacement_characters(app: Flask, client: Fl
     response = client.post("/sms/inbound", data=body, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     run_jobs(app)
-    assert len(replies(app)) == 1
+    assert replies(app)
 
 
 @pytest.mark.parametrize("sender", ["MPESA", "", "12", "+1"])
@@ -178,6 +180,5 @@ def test_simulator_texts_the_service_through_the_same_path(app: Flask, client: F
     response = client.post("/simulator/sms", data={"phone": "012345678", "text": "ជំនួយ"})
     assert response.status_code == 202
     run_jobs(app)
-    (reply,) = replies(app)
-    assert reply.startswith("ពាក្យបញ្ជា janela៖")
+    assert "".join(replies(app)).startswith("ពាក្យបញ្ជា janela៖")
     assert client.post("/simulator/sms", data={"phone": "nope", "text": "x"}).status_code == 400

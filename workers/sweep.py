@@ -1,4 +1,4 @@
-"""The sweep: find messages whose job was lost (Redis flushed, a worker killed) and hand them on."""
+"""The sweep: hand on messages whose job was lost, and escalate cases past their deadline."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from flask import Flask
 
+from conversations.case_texts import CaseTexts
+from registry.cases import escalate_overdue
 from registry.inbound import unprocessed_inbound
 from registry.outbox import release_stale_claims, stranded_sms
 from workers.queues import enqueue_inbound, enqueue_sms
@@ -24,6 +26,7 @@ class SweepReport:
     released: int
     sms: int
     inbound: int
+    escalated: int = 0
 
 
 def sweep(app: Flask) -> SweepReport:
@@ -36,11 +39,14 @@ def sweep(app: Flask) -> SweepReport:
     enqueue_sms(janela.queues, sms, policy.rq_retry)
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)
+    escalated = escalate_overdue(
+        janela.db, CaseTexts(), janela.settings.sms_policy, default_language=janela.settings.default_language
+    )
     if sms or inbound:
         log.warning(
             "sweep handed on %s sms and %s inbound (%s stale claims)", len(sms), len(inbound), len(released)
         )
-    return SweepReport(len(released), len(sms), len(inbound))
+    return SweepReport(len(released), len(sms), len(inbound), len(escalated))
 
 
 def start_sweeper(app: Flask, stop: threading.Event) -> threading.Thread:

@@ -57,15 +57,18 @@ def test_main_menu_offers_the_four_services_and_language(app: Flask, client: Fla
     ]
 
 
-def test_services_not_built_yet_say_coming_soon_and_go_back(app: Flask, client: FlaskClient) -> None:
+def test_every_service_of_the_main_menu_opens_and_goes_back(app: Flask, client: FlaskClient) -> None:
     set_language(app.extensions["janela"].db, KH, "en")
     phone = Phone(client, KH)
     phone.dial()
-    for key, name in (("3", "My ID and status"), ("4", "Complaints")):
-        screen = phone.send(key)
-        assert screen.startswith(f"{name}: this service is coming soon.")
+    for key, start in (
+        ("2", "Your answers go to"),
+        ("3", "My ID and status"),
+        ("4", "What is your complaint"),
+    ):
+        assert phone.send(key).startswith(start)
         assert not phone.ended
-        assert phone.send("0").startswith("Social protection")
+        assert phone.send("00").startswith("Social protection")
 
 
 def test_browse_programmes_read_a_section_page_by_page(app: Flask, client: FlaskClient) -> None:

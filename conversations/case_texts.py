@@ -1,0 +1,121 @@
+"""The SMS that cases send, in the reader's language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from conversations.i18n import N_, Translator
+
+CATEGORY_NAMES: Mapping[str, str] = {
+    "payment_missing": N_("Payment not received or late"),
+    "wrong_amount": N_("Wrong amount"),
+    "excluded": N_("Wrongly excluded or refused"),
+    "data_correction": N_("Correct my data"),
+    "misconduct": N_("Staff misconduct or request for money"),
+    "appeal": N_("Appeal a decision"),
+    "other": N_("Other"),
+    "preregistration": N_("Pre-registration"),
+    "complaint": N_("Complaint"),
+}
+STATUS_NAMES: Mapping[str, str] = {
+    "queued": N_("received, waiting at the desk"),
+    "acknowledged": N_("acknowledged by the village chief"),
+    "picked_up": N_("being handled by the desk"),
+    "resolved_village": N_("resolved in the village, waiting for the desk to close it"),
+    "resolved": N_("resolved"),
+    "rejected": N_("closed without action"),
+}
+
+
+def category_name(t: Translator, category: str) -> str:
+    """Name a case's category in t's language."""
+    label = CATEGORY_NAMES.get(category, category)
+    return t(label)
+
+
+def status_name(t: Translator, status: str) -> str:
+    """Name a case's status in t's language."""
+    label = STATUS_NAMES.get(status, status)
+    return t(label)
+
+
+class CaseTexts:
+    """Every SMS a case sends, composed in the reader's language."""
+
+    def received(self, language: str, reference: str) -> str:
+        """To the citizen, on filing."""
+        t = Translator(language)
+        return t(
+            "janela: your request {reference} was received. You will get an SMS at each step.",
+            reference=reference,
+        )
+
+    def staff_alert(self, language: str, reference: str, category: str, summary: str, place: str) -> str:
+        """To the chief or officer the case is routed to."""
+        t = Translator(language)
+        text = t(
+            "janela: new case {reference} ({category}) in {place}.",
+            reference=reference,
+            category=category_name(t, category),
+            place=place,
+        )
+        if summary:
+            text += f' "{summary}"'
+        return text + " " + t("Reply OK {reference} to acknowledge.", reference=reference)
+
+    def acknowledged(self, language: str, reference: str, by: str) -> str:
+        """To the citizen, when the village chief acknowledges."""
+        t = Translator(language)
+        return t(
+            "janela: your request {reference} was received by {name}, your village chief, "
+            "who is handling it.",
+            reference=reference,
+            name=by,
+        )
+
+    def picked_up(self, language: str, reference: str) -> str:
+        """To the citizen, when a desk officer picks the case up."""
+        t = Translator(language)
+        return t("janela: the commune desk is now handling your request {reference}.", reference=reference)
+
+    def resolved(self, language: str, reference: str, outcome: str) -> str:
+        """To the citizen, when the case is resolved."""
+        t = Translator(language)
+        return t(
+            "janela: your request {reference} was resolved: {outcome}", reference=reference, outcome=outcome
+        )
+
+    def rejected(self, language: str, reference: str, reason: str) -> str:
+        """To the citizen, when the case is closed without action."""
+        t = Translator(language)
+        return t(
+            "janela: your request {reference} was closed: {reason}. You may appeal from the menu.",
+            reference=reference,
+            reason=reason,
+        )
+
+    def escalated(self, language: str, reference: str) -> str:
+        """To the citizen, when the case goes to the district."""
+        t = Translator(language)
+        return t(
+            "janela: your request {reference} was sent to the district office, which will handle it.",
+            reference=reference,
+        )
+
+    def escalation_alert(self, language: str, reference: str, category: str, place: str) -> str:
+        """To the district officer, when a case escalates."""
+        t = Translator(language)
+        return t(
+            "janela: case {reference} ({category}) in {place} was escalated to you.",
+            reference=reference,
+            category=category_name(t, category),
+            place=place,
+        )
+
+
+def ids_sms(language: str, ids: list[tuple[str, str]]) -> str:
+    """The SMS that reminds a household of its social-protection IDs."""
+    t = Translator(language)
+    lines = [t("janela: social-protection IDs of your household:")]
+    lines += [f"{name}: {sp_id}" for name, sp_id in ids]
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""My ID and status: an ID with its holder's year of birth, a request by reference, a forgotten ID.
+
+Tries are counted per phone and per ID in Redis: after LOOKUP_MAX_FAILURES failures in a day,
+further tries are refused until the day is over, so IDs cannot be tried at random.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import redis
+
+from conversations.case_texts import category_name, ids_sms, status_name
+from conversations.i18n import N_
+from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Target, View
+from registry.cases import case_status_for
+from registry.idlookup import find_holder, record_lookup, send_ids_to_phone
+from registry.references import is_valid
+
+KEYS = ("janela:lookup:phone:{}", "janela:lookup:id:{}")
+DAY = 86400
+
+
+class LookupGuard:
+    """Count failed lookups per phone and per ID for a day, and lock after too many."""
+
+    def __init__(self, client: redis.Redis, max_failures: int) -> None:
+        self.client = client
+        self.max_failures = max_failures
+
+    def _keys(self, phone: str, sp_id: str) -> list[str]:
+        return [KEYS[0].format(phone), KEYS[1].format(sp_id)]
+
+    def locked(self, phone: str, sp_id: str) -> bool:
+        """Return True when the phone or the ID has used up its tries for the day."""
+        counts = self.client.mget(self._keys(phone, sp_id))
+        return any(int(c or 0) >= self.max_failures for c in counts)
+
+    def fail(self, phone: str, sp_id: str) -> bool:
+        """Count a failure against both; return True when that locks further tries."""
+        pipe = self.client.pipeline()
+        for key in self._keys(phone, sp_id):
+            pipe.incr(key)
+            pipe.expire(key, DAY, nx=True)
+        results = pipe.execute()
+        return max(results[0], results[2]) >= self.max_failures
+
+
+def guard(ctx: Context) -> LookupGuard:
+    """Return the lookup guard of this deployment."""
+    return LookupGuard(ctx.drafts.client, ctx.settings.lookup_max_failures)
+
+
+def read_id(ctx: Context, text: str) -> Target:
+    """Take an ID whose check digit is right; the year comes next."""
+    sp_id = text.replace(" ", "")
+    if not is_valid(sp_id):
+        return Invalid(N_("That ID is not valid. Check the digits on your card."))
+    if guard(ctx).locked(ctx.phone, sp_id):
+        record_lookup(ctx.db, ctx.phone, sp_id, "locked")
+        return Go("id_locked")
+    return Go("id_year", {"sp_id": sp_id})
+
+
+def read_year(ctx: Context, text: str) -> Target:
+    """Check the year of birth against the ID's holder; count and record every try."""
+    sp_id = ctx.params["sp_id"]
+    checks = guard(ctx)
+    if checks.locked(ctx.phone, sp_id):
+        record_lookup(ctx.db, ctx.phone, sp_id, "locked")
+        return Go("id_locked")
+    year = int(text) if len(text) == 4 and text.isdigit() else 0
+    holder = find_holder(ctx.db, sp_id, year, ctx.language) if year else None
+    if holder is None:
+        record_lookup(ctx.db, ctx.phone, sp_id, "mismatch")
+        if checks.fail(ctx.phone, sp_id):
+            record_lookup(ctx.db, ctx.phone, sp_id, "locked")
+            return Go("id_locked")
+        return Invalid(N_("The ID and the year do not match. Try again."))
+    record_lookup(ctx.db, ctx.phone, sp_id, "found")
+    return Go("id_holder", {"sp_id": sp_id, "year": str(year)})
+
+
+class Holder:
+    """The holder's programmes and open requests."""
+
+    def view(self, ctx: Context) -> View:
+        """List enrolments with their status, then open requests."""
+        t = ctx.t
+        holder = find_holder(ctx.db, ctx.params["sp_id"], int(ctx.params["year"]), ctx.language)
+        if holder is None:
+            return View(t("The ID and the year do not match. Try again."))
+        lines = [holder.name]
+        lines += [
+            t("{programme}: {status}", programme=name, status=t(ENROLMENT_STATUS.get(status, status)))
+            for name, status in holder.enrolments
+        ] or [t("No programme yet.")]
+        lines += [
+            t("Request {reference}: {status}", reference=ref, status=status_name(t, status))
+            for ref, status in holder.open_cases
+        ]
+        return View("\n".join(lines))
+
+
+ENROLMENT_STATUS: Mapping[str, str] = {
+    "active": N_("active"),
+    "pending": N_("pending"),
+    "suspended": N_("suspended"),
+    "ended": N_("ended"),
+}
+
+
+def read_reference(ctx: Context, text: str) -> Target:
+    """Show a request's status to a phone allowed to see it."""
+    reference = text.replace(" ", "")
+    if not is_valid(reference):
+        return Invalid(N_("That reference is not valid. Check the digits."))
+    if case_status_for(ctx.db, reference, ctx.phone, ctx.language) is None:
+        return Invalid(N_("No request with this reference was filed from this phone."))
+    return Go("case_status", {"reference": reference})
+
+
+class CaseStatus:
+    """One request's status."""
+
+    def view(self, ctx: Context) -> View:
+        """Say what kind of request, its status, and whether the district has it."""
+        t = ctx.t
+        case = case_status_for(ctx.db, ctx.params["reference"], ctx.phone, ctx.language)
+        if case is None:
+            return View(t("No request with this reference was filed from this phone."))
+        lines = [
+            t(
+                "Request {reference}: {kind}",
+                reference=case.reference,
+                kind=category_name(t, case.category or case.kind),
+            ),
+            t("Status: {status}", status=status_name(t, case.status)),
+            t("Filed on {date}", date=t.date(case.created_at.date())),
+        ]
+        if case.escalated:
+            lines.append(t("The district office is handling it."))
+        return View("\n".join(lines))
+
+
+def forgot(ctx: Context) -> Target:
+    """SMS the IDs to this phone if it is registered on a household; say the same either way."""
+    send_ids_to_phone(ctx.db, ctx.phone, ctx.language, ids_sms, ctx.settings.sms_policy)
+    return Go("id_forgot_sent")
+
+
+class Message:
+    """A fixed message, ending the session or not."""
+
+    def __init__(self, text: str, final: bool = False) -> None:
+        self.text = text
+        self.final = final
+
+    def view(self, ctx: Context) -> View:
+        """Show the message."""
+        return View(ctx.t(self.text), final=self.final)
+
+
+class Prompt:
+    """A question whose answer goes to a function."""
+
+    def __init__(self, question: str, take) -> None:  # type: ignore[no-untyped-def]
+        self.question = question
+        self.take = take
+
+    def view(self, ctx: Context) -> View:
+        """Ask."""
+        return View(ctx.t(self.question), prompt=self.take)
+
+
+class StatusMenu:
+    """My ID and status."""
+
+    def view(self, ctx: Context) -> View:
+        """The three things a person can check."""
+        t = ctx.t
+        return View(
+            t("My ID and status"),
+            [
+                Choice(t("My ID and programmes"), Go("id_enter")),
+                Choice(t("Check a request"), Go("case_enter")),
+                Choice(t("I forgot my ID"), Do(forgot)),
+            ],
+        )
+
+
+SCREENS: Mapping[str, Screen] = {
+    "status_menu": StatusMenu(),
+    "id_enter": Prompt(N_("Your social-protection ID (on your card):"), read_id),
+    "id_year": Prompt(N_("Year of birth of the ID holder:"), read_year),
+    "id_holder": Holder(),
+    "id_locked": Message(
+        N_("Too many tries today. Try again tomorrow, or ask your commune desk."), final=True
+    ),
+    "id_forgot_sent": Message(
+        N_("If this phone is registered on your household, your ID will arrive by SMS."), final=True
+    ),
+    "case_enter": Prompt(N_("Reference of your request:"), read_reference),
+    "case_status": CaseStatus(),
+}

@@ -1,0 +1,101 @@
+"""Social-protection IDs: who holds one, what they are enrolled in, and every lookup recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from registry.cases import OPEN
+from registry.db import utcnow
+from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, Person, Programme
+from registry.outbox import SmsPolicy, add_sms
+from registry.references import is_valid
+from registry.services import Db
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What the holder of an ID may see: their programmes and their open requests."""
+
+    name: str
+    enrolments: list[tuple[str, str]]  # (programme name, status)
+    open_cases: list[tuple[str, str]]  # (reference, status)
+
+
+def _programme_name(programme: Programme, language: str) -> str:
+    text = programme.text(language) or (programme.texts[0] if programme.texts else None)
+    return text.name if text else programme.code
+
+
+def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | None:
+    """Return the holder of sp_id when birth_year is theirs; None for any mismatch."""
+    if not is_valid(sp_id):
+        return None
+    with db() as session:
+        person = session.scalar(select(Person).where(Person.sp_id == sp_id))
+        if person is None or person.birth_year != birth_year:
+            return None
+        enrolments = session.scalars(
+            select(Enrolment)
+            .where(
+                or_(
+                    Enrolment.person_id == person.id,
+                    (Enrolment.household_id == person.household_id) & (Enrolment.household_id.is_not(None)),
+                )
+            )
+            .order_by(Enrolment.id)
+        )
+        rows = []
+        for enrolment in enrolments:
+            programme = session.get_one(Programme, enrolment.programme_id)
+            rows.append((_programme_name(programme, language), enrolment.status))
+        phones = [
+            p
+            for p in session.scalars(
+                select(HouseholdPhone.phone).where(HouseholdPhone.household_id == person.household_id)
+            )
+        ]
+        cases = session.execute(
+            select(Case.reference, Case.status)
+            .where(Case.status.in_(OPEN), or_(Case.person_id == person.id, Case.citizen_phone.in_(phones)))
+            .order_by(Case.id)
+        ).all()
+        return Holder(person.full_name, rows, [(c.reference, c.status) for c in cases])
+
+
+def record_lookup(db: Db, phone: str, sp_id: str, outcome: str) -> None:
+    """Record one lookup: found, mismatch or locked."""
+    with db.begin() as session:
+        session.add(IdLookup(phone=phone, sp_id=sp_id[:16], outcome=outcome, at=utcnow()))
+
+
+def _ids_of(session: Session, phone: str) -> list[tuple[str, str]]:
+    persons = session.scalars(
+        select(Person)
+        .outerjoin(HouseholdPhone, HouseholdPhone.household_id == Person.household_id)
+        .where(Person.sp_id.is_not(None), or_(HouseholdPhone.phone == phone, Person.phone == phone))
+        .order_by(Person.id)
+    ).unique()
+    return [(p.full_name, p.sp_id or "") for p in persons]
+
+
+def send_ids_to_phone(db: Db, phone: str, language: str, compose, policy: SmsPolicy) -> bool:  # type: ignore[no-untyped-def]
+    """SMS the IDs of the household this phone is registered on, to this phone only.
+
+    compose(language, [(name, id)]) writes the text. Returns False (and sends nothing) when the
+    phone is on no household: the caller is told the same either way.
+    """
+    with db.begin() as session:
+        ids = _ids_of(session, phone)
+        if not ids:
+            return False
+        add_sms(session, phone, language, compose(language, ids), "id_reminder", policy)
+        return True
+
+
+def ids_for_phone(db: Db, phone: str) -> list[tuple[str, str]]:
+    """Return (name, ID) of everyone on the household this phone is registered on."""
+    with db() as session:
+        return _ids_of(session, phone)

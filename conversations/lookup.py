@@ -40,10 +40,10 @@ class LookupGuard:
         """Count a failure against both; return True when that locks further tries."""
         pipe = self.client.pipeline()
         for key in self._keys(phone, sp_id):
+            pipe.set(key, 0, ex=DAY, nx=True)  # the day starts at the first failure
             pipe.incr(key)
-            pipe.expire(key, DAY, nx=True)
         results = pipe.execute()
-        return max(results[0], results[2]) >= self.max_failures
+        return max(results[1], results[3]) >= self.max_failures
 
 
 def guard(ctx: Context) -> LookupGuard:

@@ -48,7 +48,10 @@ def paginate(
             return pages
         line, splittable = pending[0]
         if splittable or not taken:
-            head, tail = split_head(line, partial(_fits_after, fits, page, list(taken), footer.more))
+            # On a page that has lines already, a line is only cut between words.
+            head, tail = split_head(
+                line, partial(_fits_after, fits, page, list(taken), footer.more), words_only=bool(taken)
+            )
             if (head and fits(page([*taken, head], footer.more))) or not taken:
                 taken.append(head)
                 if tail:

@@ -24,7 +24,7 @@ from registry.idlookup import ids_for_phone
 
 # Every command's keywords per language, as people type them after case and accents are folded.
 KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
-    "help": {"en": ("HELP", "MENU", "?"), "pt": ("AJUDA",), "km": ("ជំនួយ",)},
+    "help": {"en": ("HELP",), "pt": ("AJUDA",), "km": ("ជំនួយ",), "*": ("MENU", "?")},
     "programmes": {
         "en": ("PROGRAMMES", "PROGRAMME", "PROGRAMS", "PROGRAM"),
         "pt": ("PROGRAMAS", "PROGRAMA"),
@@ -36,9 +36,10 @@ KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "status": {"en": ("STATUS",), "pt": ("ESTADO",), "km": ("ស្ថានភាព",)},
     "myid": {"en": ("MYID", "MY ID"), "pt": ("MEUID", "MEU ID"), "km": ("លេខសម្គាល់",)},
     # Village chiefs act on cases by SMS.
-    "ok": {"en": ("OK",), "pt": ("RECEBIDO",), "km": ("ទទួល",)},
+    # "*": the same word in every language, so it says nothing about the sender's language.
+    "ok": {"*": ("OK",), "pt": ("RECEBIDO",), "km": ("ទទួល",)},
     "done": {"en": ("DONE",), "pt": ("FEITO", "RESOLVIDO"), "km": ("រួចរាល់",)},
-    "info": {"en": ("INFO",), "pt": ("DETALHES",), "km": ("ព័ត៌មាន",)},
+    "info": {"*": ("INFO",), "pt": ("DETALHES",), "km": ("ព័ត៌មាន",)},
 }
 # What a person may write to name a language.
 LANGUAGE_WORDS = {
@@ -109,7 +110,7 @@ def parse(text: str) -> tuple[str | None, str | None, str]:
         for language, words in by_language.items():
             for word in words:
                 if folded == word or folded.startswith(word + " "):
-                    return command, language, folded[len(word) :].strip()
+                    return command, None if language == "*" else language, folded[len(word) :].strip()
                 # Khmer is often written without a space after the keyword.
                 if language == "km" and folded.startswith(word):
                     return command, language, folded[len(word) :].strip()

@@ -52,11 +52,12 @@ def word_breaks(text: str) -> frozenset[int]:
     return frozenset(utf16_to_index[b] for b in iterator if b in utf16_to_index and utf16_to_index[b] > 0)
 
 
-def split_head(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
+def split_head(text: str, fits: Callable[[str], bool], words_only: bool = False) -> tuple[str, str]:
     """Split text into the longest head that fits and the rest.
 
     Prefers a break between words, else between syllables; a head of at least one
-    syllable is always returned so that paging always moves on.
+    syllable is always returned so that paging always moves on. With words_only, a text
+    whose first word does not fit is not cut at all: ("", text).
     """
     if fits(text):
         return text, ""
@@ -77,6 +78,8 @@ def split_head(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
         (i for i in reversed(fitting) if i in words or text[i - 1] in _SPACES or text[i] in _SPACES),
         0,
     )
+    if words_only and not best_word:
+        return "", text
     cut = best_word or best_syllable
     if cut == 0:
         cut = 1

@@ -48,3 +48,19 @@ def test_khmer_text_pages_within_the_ucs2_budget() -> None:
     assert all(Budget().fits(p) for p in pages)
     rebuilt = "".join(p.split("\n")[0] for p in pages)
     assert rebuilt.replace(" ", "") == text.replace(" ", "")
+
+
+def test_a_line_is_not_cut_inside_a_word_when_the_page_has_other_lines() -> None:
+    pages = paginate(
+        ["Pedido 5396074: Pagamento não recebido ou atrasado", "Estado: recebido, à espera"],
+        [],
+        Budget(max_ucs2=60).fits,
+        FOOTER,
+    )
+    assert all(not line.endswith("Esta") for page in pages for line in page.split("\n"))
+    assert any(line.startswith("Estado: recebido") for page in pages for line in page.split("\n"))
+
+
+def test_a_header_that_leaves_no_room_still_returns_a_page() -> None:
+    pages = paginate([], [], Budget(max_gsm7=20).fits, FOOTER, header="A reason far too long for the screen")
+    assert len(pages) == 1

@@ -1,0 +1,320 @@
+"""Cases end to end: complaints, chiefs by SMS, desks, deadlines, ID lookup, status by SMS."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from conversations.case_texts import CaseTexts
+from registry.cases import desk_action, escalate_overdue
+from registry.db import utcnow
+from registry.models import Case, CaseEvent, IdLookup, OutboxMessage
+from registry.outbox import SmsPolicy
+from registry.services import set_language
+from registry.staff import add_staff
+from tests.jobs import run_jobs
+from tests.phones import Phone, assert_fits
+
+CITIZEN = "+85512345999"
+CHIEF = "+85512600001"  # Chan Sophal, chief of Trapeang Thom (17010101)
+OTHER_CHIEF = "+85512600002"  # chief of a village of another commune
+DESK = "+85512700001"  # desk officer of Char Chhuk (170101)
+DISTRICT = "+85512800001"  # district officer of Angkor Chum (1701)
+
+
+def complain(app: Flask, language: str, category_key: str = "1", phone: str = CITIZEN) -> str:
+    """File a complaint through the USSD webhook and return its reference."""
+    set_language(app.extensions["janela"].db, phone, language)
+    caller = Phone(app.test_client(), phone)
+    caller.dial()
+    for key in ("4", category_key, "1", "ខ្ញុំមិនទាន់ទទួលប្រាក់ខែនេះ", "1", "Srey Pov Chan", "1", "17010101"):
+        caller.send(key)
+        assert_fits(caller.screen)
+    summary = caller.screen
+    while "\n98 " in caller.screen:
+        summary += " " + caller.send("98")
+    assert "Srey Pov" in summary and "Chan" in summary
+    done = caller.send("1")
+    assert caller.ended
+    return done.split("\n")[0].rsplit(" ", 1)[1]
+
+
+def case(app: Flask, reference: str) -> Case:
+    with app.extensions["janela"].db() as session:
+        return session.scalars(select(Case).where(Case.reference == reference)).one()
+
+
+def events(app: Flask, reference: str) -> list[str]:
+    with app.extensions["janela"].db() as session:
+        found = session.scalars(select(Case).where(Case.reference == reference)).one()
+        return [e.action for e in session.scalars(select(CaseEvent).where(CaseEvent.case_id == found.id))]
+
+
+def text_in(client: Any, sender: str, text: str, n: list[int] = [0]) -> None:  # noqa: B006
+    n[0] += 1
+    client.post(
+        "/sms/inbound", data={"from": sender, "to": "1234", "text": text, "id": f"in-{n[0]}-{sender}"}
+    )
+
+
+def test_a_complaint_filed_in_khmer_reaches_the_chief_through_at(at_app: Flask, fake_at: Any) -> None:
+    reference = complain(at_app, "km")
+    filed = case(at_app, reference)
+    assert (filed.kind, filed.category, filed.status, filed.language) == (
+        "complaint",
+        "payment_missing",
+        "queued",
+        "km",
+    )
+    assert filed.description == "ខ្ញុំមិនទាន់ទទួលប្រាក់ខែនេះ" and filed.complainant_name == "Srey Pov Chan"
+    assert filed.ack_due_at is not None and filed.resolve_due_at is not None
+    run_jobs(at_app)
+    (alert,) = fake_at.sent_to(CHIEF)
+    assert alert.startswith(f"janela៖ ករណីថ្មី {reference}")
+    assert "ឆ្លើយ ទទួល" in alert
+    (received,) = fake_at.sent_to(CITIZEN)
+    assert reference in received and received.startswith("janela៖ សំណើ")
+
+
+def test_a_complaint_in_portuguese_and_the_chief_acknowledges_by_sms(at_app: Flask, fake_at: Any) -> None:
+    reference = complain(at_app, "pt")
+    client = at_app.test_client()
+    text_in(client, CHIEF, f"ok {reference}")
+    run_jobs(at_app)
+    assert case(at_app, reference).status == "acknowledged"
+    citizen = fake_at.sent_to(CITIZEN)
+    assert citizen[-1] == (
+        f"janela: o seu pedido {reference} foi recebido por Chan Sophal, o chefe da sua aldeia, "
+        "que está a tratar dele."
+    )
+    assert fake_at.sent_to(CHIEF)[-1].startswith(f"ករណី {reference} បានទទួលស្គាល់")
+    text_in(client, CHIEF, f"OK {reference}")  # again: nothing new for the citizen
+    run_jobs(at_app)
+    assert len(fake_at.sent_to(CITIZEN)) == 2
+
+
+def test_misconduct_never_reaches_the_village_chief(at_app: Flask, fake_at: Any) -> None:
+    reference = complain(at_app, "en", category_key="5")
+    filed = case(at_app, reference)
+    with at_app.extensions["janela"].db() as session:
+        assert session.get_one(Case, filed.id).desk.code == "1701"
+    run_jobs(at_app)
+    assert fake_at.sent_to(CHIEF) == []
+    (alert,) = fake_at.sent_to(DISTRICT)
+    assert "មន្ត្រីប្រព្រឹត្តខុស ឬសុំលុយ" in alert
+    text_in(at_app.test_client(), CHIEF, f"INFO {reference}")
+    run_jobs(at_app)
+    assert fake_at.sent_to(CHIEF)[-1].startswith("សូមអភ័យទោស អ្នកមិនអាចធ្វើសកម្មភាពលើករណី")
+
+
+def test_a_chief_of_another_village_is_refused_and_the_attempt_recorded(app: Flask) -> None:
+    reference = complain(app, "en")
+    text_in(app.test_client(), OTHER_CHIEF, f"OK {reference}")
+    run_jobs(app)
+    assert case(app, reference).status == "queued"
+    assert "refused_ok" in events(app, reference)
+    with app.extensions["janela"].db() as session:
+        reply = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == OTHER_CHIEF)).all()
+    assert reply[-1].body.startswith("សូមអភ័យទោស អ្នកមិនអាចធ្វើសកម្មភាពលើករណី")
+
+
+def test_done_and_info_from_the_chief(app: Flask) -> None:
+    reference = complain(app, "en")
+    client = app.test_client()
+    set_language(app.extensions["janela"].db, CHIEF, "en")
+    text_in(client, CHIEF, f"INFO {reference}")
+    text_in(client, CHIEF, f"DONE {reference} paid on 20 Nov by the agent")
+    run_jobs(app)
+    resolved = case(app, reference)
+    assert (resolved.status, resolved.outcome) == (
+        "resolved_village",
+        "PAID ON 20 NOV BY THE AGENT".lower().upper(),
+    )
+    with app.extensions["janela"].db() as session:
+        to_chief = [
+            m.body for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CHIEF))
+        ]
+        to_citizen = [
+            m.body for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CITIZEN))
+        ]
+    assert any(
+        b.startswith(f"Case {reference} (Payment not received or late) in Trapeang Thom") for b in to_chief
+    )
+    assert any(b.startswith(f"Case {reference} marked resolved in the village") for b in to_chief)
+    assert to_citizen[-1].startswith(f"janela: your request {reference} was resolved:")
+
+
+def test_two_officers_picking_up_at_once_one_wins(app: Flask) -> None:
+    db = app.extensions["janela"].db
+    add_staff(db, "commune_desk", "170101", "+85512700099", "Second Officer")
+    reference = complain(app, "en")
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def pick(phone: str) -> None:
+        barrier.wait()
+        result = desk_action(db, reference, phone, "pickup", CaseTexts(), SmsPolicy())
+        results.append("ok" if result.ok else result.reason)
+
+    threads = [threading.Thread(target=pick, args=(p,)) for p in (DESK, "+85512700099")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["already_taken", "ok"]
+    assert events(app, reference).count("picked_up") == 1
+    assert case(app, reference).status == "picked_up"
+
+
+def test_desk_work_from_the_command_line(app: Flask) -> None:
+    reference = complain(app, "en")
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["cases", "list", "--desk", "170101"]).output
+    assert reference in listing and "payment_missing" in listing
+    assert "picked_up" in runner.invoke(args=["cases", "pickup", reference, "--by", DESK]).output
+    again = runner.invoke(args=["cases", "pickup", reference, "--by", DESK])
+    assert again.exit_code == 1 and "already picked up" in again.output
+    intruder = runner.invoke(args=["cases", "pickup", reference, "--by", "+85512700002"])
+    assert intruder.exit_code == 1 and "does not work this case's desk" in intruder.output
+    runner.invoke(args=["cases", "note", reference, "called the payment agent", "--by", DESK])
+    assert (
+        "resolved"
+        in runner.invoke(args=["cases", "resolve", reference, "paid on 21 Nov", "--by", DESK]).output
+    )
+    assert reference not in runner.invoke(args=["cases", "list", "--desk", "170101"]).output
+    assert events(app, reference) == ["filed", "picked_up", "refused_pickup", "note", "resolved"]
+
+
+def test_overdue_cases_escalate_once_and_everyone_is_told(app: Flask) -> None:
+    db = app.extensions["janela"].db
+    reference = complain(app, "en")
+    assert escalate_overdue(db, CaseTexts(), SmsPolicy()) == []  # not overdue yet
+    later = utcnow() + timedelta(days=3, hours=1)  # past the 2-day acknowledgement deadline
+    assert escalate_overdue(db, CaseTexts(), SmsPolicy(), now=later) == [reference]
+    assert escalate_overdue(db, CaseTexts(), SmsPolicy(), now=later + timedelta(days=30)) == []
+    escalated = case(app, reference)
+    assert escalated.escalated_at is not None
+    with db() as session:
+        assert session.get_one(Case, escalated.id).desk.code == "1701"
+        bodies = {m.recipient: m.body for m in session.scalars(select(OutboxMessage))}
+    assert bodies[CITIZEN].startswith(f"janela: your request {reference} was sent to the district office")
+    assert bodies[DISTRICT].startswith(f"janela៖ ករណី {reference}")
+    assert events(app, reference).count("escalated") == 1
+    assert reference in app.test_cli_runner().invoke(args=["cases", "list", "--desk", "1701"]).output
+
+
+def test_status_and_details_by_sms_only_for_the_phone_that_filed(app: Flask) -> None:
+    reference = complain(app, "en")
+    client = app.test_client()
+    text_in(client, CITIZEN, f"STATUS {reference}")
+    text_in(client, "+85512000555", f"status {reference}")
+    text_in(client, CITIZEN, f"{reference} the agent said next month")
+    run_jobs(app)
+    with app.extensions["janela"].db() as session:
+        mine = [
+            m.body for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CITIZEN))
+        ]
+        other = [
+            m.body
+            for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "+85512000555"))
+        ]
+    assert f"Request {reference} (Payment not received or late): received, waiting at the desk." in mine
+    assert other == [f"No request {reference} was filed from this phone. Check the number."] or other[
+        0
+    ].startswith("គ្មានសំណើ")
+    assert f"Thank you: your details were added to request {reference}." in mine
+    assert "citizen_details" in events(app, reference)
+
+
+def test_myid_by_sms_only_to_a_household_phone(app: Flask) -> None:
+    client = app.test_client()
+    text_in(client, "+85512345601", "MYID")
+    text_in(client, "+85512000556", "MEUID")
+    run_jobs(app)
+    with app.extensions["janela"].db() as session:
+        replies = {m.recipient: m.body for m in session.scalars(select(OutboxMessage))}
+    assert "Sok Srey Pov: 1701000010" in replies["+85512345601"]
+    assert "1701000010" not in replies["+85512000556"]
+    assert replies["+85512000556"].startswith("Nenhum ID de protecção social")
+
+
+def test_id_lookup_success_shows_programmes_and_requests(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, CITIZEN, "en")
+    caller = Phone(app.test_client(), CITIZEN)
+    caller.dial()
+    caller.send("3")
+    assert caller.send("1").startswith("Your social-protection ID")
+    assert caller.send("1701000011").startswith("That ID is not valid.")
+    caller.send("1701000010")
+    screen = caller.send("1990")
+    assert screen.startswith("Sok Srey Pov\nIDPoor (Equity Card): active")
+    full = screen
+    while "98 More" in caller.screen:
+        full += caller.send("98")
+    assert "Family Package: mother and child: active" in full
+
+
+def test_three_wrong_years_lock_further_tries_and_are_recorded(app: Flask) -> None:
+    db = app.extensions["janela"].db
+    set_language(db, CITIZEN, "en")
+    caller = Phone(app.test_client(), CITIZEN)
+    caller.dial()
+    caller.send("3")
+    caller.send("1")
+    caller.send("1701000010")
+    assert caller.send("1980").startswith("The ID and the year do not match.")
+    assert caller.send("1981").startswith("The ID and the year do not match.")
+    assert caller.send("1982").startswith("Too many tries today.")
+    assert caller.ended
+    # Another phone trying the same ID is locked out too, even with the right year.
+    other = Phone(app.test_client(), "+85512000557")
+    set_language(db, "+85512000557", "en")
+    other.dial()
+    other.send("3")
+    other.send("1")
+    assert other.send("1701000010").startswith("Too many tries today.")
+    with db() as session:
+        outcomes = [row.outcome for row in session.scalars(select(IdLookup).order_by(IdLookup.id))]
+    assert outcomes == ["mismatch", "mismatch", "mismatch", "locked", "locked"]
+
+
+def test_a_forgotten_id_goes_by_sms_to_a_household_phone_only(app: Flask) -> None:
+    db = app.extensions["janela"].db
+    screens = []
+    for phone in ("+85512345601", "+85512000558"):
+        set_language(db, phone, "en")
+        caller = Phone(app.test_client(), phone)
+        caller.dial()
+        caller.send("3")
+        screens.append(caller.send("3"))
+        assert "1701000010" not in caller.screen
+    assert screens[0] == screens[1]  # the same words whether or not the phone is known
+    with db() as session:
+        sent = [(m.recipient, m.body) for m in session.scalars(select(OutboxMessage))]
+    assert len(sent) == 1 and sent[0][0] == "+85512345601" and "1701000010" in sent[0][1]
+
+
+def test_check_a_request_in_ussd(app: Flask) -> None:
+    reference = complain(app, "pt")
+    caller = Phone(app.test_client(), CITIZEN)
+    caller.dial()
+    caller.send("3")
+    caller.send("2")
+    assert caller.send("1234567").startswith("Essa referência não é válida.") or caller.screen.startswith(
+        "Nenhum pedido"
+    )
+    screen = caller.send(reference)
+    while "\n98 " in caller.screen:
+        screen += "\n" + caller.send("98")
+    assert screen.startswith(f"Pedido {reference}: Pagamento não recebido ou atrasado\n")
+    assert "Estado: recebido, à espera no balcão" in screen
+    stranger = Phone(app.test_client(), "+85512000559")
+    set_language(app.extensions["janela"].db, "+85512000559", "pt")
+    stranger.dial()
+    stranger.send("3")
+    stranger.send("2")
+    assert stranger.send(reference).startswith("Nenhum pedido com esta referência")

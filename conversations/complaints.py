@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from conversations.answers import read_name, read_village_code
 from conversations.case_texts import CaseTexts, category_name
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Target, View
 from registry.areas import describe_village, find_area
 from registry.cases import CATEGORIES, Complaint, file_complaint
-from registry.names import clean_name
 from registry.preregistration import village_of_phone
 from registry.services import list_programmes
 
@@ -81,12 +81,6 @@ def read_description(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
     return {"description": words[:MAX_DESCRIPTION]}
 
 
-def read_name(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
-    """Accept the complainant's name."""
-    name = clean_name(text)
-    return {"name": name} if name else Invalid(N_("Please type the full name in letters."))
-
-
 class Identity:
     """Named or anonymous."""
 
@@ -112,16 +106,6 @@ class Callback:
             t("May the desk call you back on this phone?"),
             [Choice(t("Yes"), keep(callback=True)), Choice(t("No"), keep(callback=False))],
         )
-
-
-def read_village(ctx: Context, text: str) -> dict[str, Any] | Invalid:
-    """Accept a village code."""
-    village = find_area(ctx.db, text, ctx.language, level="village")
-    if village is None:
-        return Invalid(
-            N_("No village has this code. Check the notice board, or go back and choose from the list.")
-        )
-    return {"village": village.code}
 
 
 def village_choices(ctx: Context) -> list[Choice]:
@@ -219,7 +203,7 @@ SCREENS: Mapping[str, Screen] = {
     "complaint_name": PromptScreen(COMPLAINT, N_("Full name:"), read_name),
     "complaint_callback": Callback(),
     "complaint_village": PromptScreen(
-        COMPLAINT, N_("Village code (on the village notice board):"), read_village, village_choices
+        COMPLAINT, N_("Village code (on the village notice board):"), read_village_code, village_choices
     ),
     SUMMARY: Summary(),
     "complaint_done": Done(),

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from conversations.answers import read_name, read_village_code
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_, Translator
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Stay, Target, View
 from registry.areas import describe_village, find_area, list_areas
 from registry.db import utcnow
 from registry.errors import InvalidData
-from registry.names import clean_name
 from registry.phones import normalise_phone
 from registry.preregistration import Declaration, submit_preregistration
 from registry.services import list_programmes
@@ -158,12 +158,6 @@ class Declined:
         return View(ctx.t("Nothing was saved. You can pre-register at any time."), final=True)
 
 
-def read_name(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
-    """Accept a full name: letters, spaces, dots, apostrophes and hyphens."""
-    name = clean_name(text)
-    return {"name": name} if name else Invalid(N_("Please type the full name in letters."))
-
-
 def read_phone(ctx: Context, text: str) -> dict[str, Any] | Invalid:
     """Accept the villager's phone number."""
     try:
@@ -198,16 +192,6 @@ def read_year(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
     if not (len(text) == 4 and text.isdigit() and this_year - 120 <= int(text) <= this_year):
         return Invalid(N_("Type a year of 4 digits, e.g. 1987."))
     return {"birth_year": int(text), "birth_date": None}
-
-
-def read_village_code(ctx: Context, text: str) -> dict[str, Any] | Invalid:
-    """Accept the code of a village, as written on the village notice board."""
-    village = find_area(ctx.db, text, ctx.language, level="village")
-    if village is None:
-        return Invalid(
-            N_("No village has this code. Check the notice board, or go back and choose from the list.")
-        )
-    return {"village": village.code}
 
 
 def read_size(_ctx: Context, text: str) -> dict[str, Any] | Invalid:

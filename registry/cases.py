@@ -183,8 +183,7 @@ def file_complaint(
     if complaint.category not in CATEGORIES:
         raise InvalidData([f"unknown category {complaint.category!r}"])
     kind = "appeal" if complaint.category == "appeal" else "complaint"
-    key_event = f"filed:{idempotency_key}"
-    earlier = _reference_for_event(db, key_event)
+    earlier = _reference_for_key(db, idempotency_key)
     if earlier:
         return earlier
     try:
@@ -218,11 +217,12 @@ def file_complaint(
                 language=language,
                 ack_due_at=ack_due,
                 resolve_due_at=resolve_due,
+                idempotency_key=idempotency_key,
                 created_at=now,
             )
             session.add(case)
             session.flush()
-            _event(session, case, "filed", "citizen", phone=phone, note=key_event)
+            _event(session, case, "filed", "citizen", phone=phone, note="complaint by USSD")
             _tell_citizen(
                 session,
                 case,
@@ -242,15 +242,15 @@ def file_complaint(
             )
             return case.reference
     except IntegrityError:
-        earlier = _reference_for_event(db, key_event)
+        earlier = _reference_for_key(db, idempotency_key)
         if earlier is None:
             raise
         return earlier
 
 
-def _reference_for_event(db: Db, note: str) -> str | None:
+def _reference_for_key(db: Db, idempotency_key: str) -> str | None:
     with db() as session:
-        return session.scalar(select(Case.reference).join(CaseEvent).where(CaseEvent.note == note))
+        return session.scalar(select(Case.reference).where(Case.idempotency_key == idempotency_key))
 
 
 def _alert_staff(

@@ -304,6 +304,8 @@ class Case(Base):
     picked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     outcome: Mapped[str | None] = mapped_column(Text)
+    # The request that filed it (a USSD session): a retried filing finds the case here.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     possible_duplicate: Mapped[bool] = mapped_column(default=False)
     duplicate_of_person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     duplicate_of_preregistration_id: Mapped[int | None] = mapped_column(ForeignKey("preregistrations.id"))

@@ -137,7 +137,9 @@ class Summary:
             t("Name: {name}", name=current["name"]) if not current["anonymous"] else t("Anonymous"),
         ]
         return View(
-            "\n".join(lines), [Choice(t("Send"), Do(send)), Choice(t("Start over"), Do(open_complaint))]
+            "\n".join(lines),
+            [Choice(t("Send"), Do(send)), Choice(t("Start over"), Do(open_complaint))],
+            whole_lines=True,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -208,14 +208,17 @@ class Engine:
         footer = self._footer(view, ctx)
         lines = view.body.split("\n")
         choices = [f"{i} {choice.label}" for i, choice in enumerate(view.choices, start=1)]
+        if view.whole_lines:
+            lines, choices = [], lines + choices
         return paginate(lines, choices, self.settings.budget.fits, footer, notice or "")
 
     def _footer(self, view: View, ctx: Context) -> Footer:
         """Return the navigation a view's pages end with."""
-        if view.final:
-            return Footer("", "")
-        nav = ctx.t("{back} Back {home} Home", back=BACK, home=HOME) if view.nav else ""
         more = ctx.t("{more} More", more=MORE)
+        if view.final:
+            # A closing text too long for one screen pages like any other; its last page ends.
+            return Footer("", more)
+        nav = ctx.t("{back} Back {home} Home", back=BACK, home=HOME) if view.nav else ""
         return Footer(nav, "\n".join(filter(None, [more, nav])))
 
     def _render(self, session_id: str, state: SessionState) -> Reply:
@@ -231,7 +234,7 @@ class Engine:
         if state.notice:
             page = self._with_notice(view, ctx, ctx.t(state.notice), page, frame.page)
             state.notice = None
-        return Reply(page, view.final)
+        return Reply(page, view.final and frame.page == len(pages) - 1)
 
     def _with_notice(self, view: View, ctx: Context, notice: str, page: str, index: int) -> str:
         """Put the reason above the page the person was on, re-paging only if it must."""
@@ -240,7 +243,7 @@ class Engine:
         noticed = self._pages(view, ctx, notice)
         if not all(self.settings.budget.fits(p) for p in noticed):
             # Too long to head every page: the reason comes first, as the start of the screen.
-            reason_first = View(f"{notice}\n{view.body}", view.choices, view.nav, view.final, view.prompt)
+            reason_first = replace(view, body=f"{notice}\n{view.body}")
             return self._pages(reason_first, ctx, None)[0]
         # Show the re-paged page on which the page the person was on begins.
         start = page.split("\n", 1)[0][:12]

@@ -326,7 +326,9 @@ class Summary:
         if current.get("for") == "villager":
             lines.insert(0, t("Phone: {phone}", phone=current["phone"] or t("none")))
         return View(
-            "\n".join(lines), [Choice(t("Confirm"), Do(submit)), Choice(t("Change"), Go("prereg_change"))]
+            "\n".join(lines),
+            [Choice(t("Confirm"), Do(submit)), Choice(t("Change"), Go("prereg_change"))],
+            whole_lines=True,
         )
 
 

@@ -79,6 +79,7 @@ class View:
     nav: bool = True  # offers and accepts back and home
     final: bool = False  # ends the session
     prompt: Prompt | None = None  # takes a typed answer that is not one of the choices
+    whole_lines: bool = False  # a summary: a line moves to the next page rather than being cut
 
     def choice_for(self, key: str) -> Choice | None:
         """Return the choice a typed key selects, if any."""

@@ -224,3 +224,33 @@ def test_a_removed_programme_sends_the_person_home_politely(app: Flask, client: 
         session.scalar(select(Programme).where(Programme.code == "idpoor")).active = False
     screen = phone.send("1")
     assert screen.startswith("That item is no longer available.\nSocial protection")
+
+
+def test_a_closing_text_too_long_for_one_screen_pages_and_ends_on_its_last_page(app: Flask) -> None:
+    from conversations.engine import Engine, Hop
+    from conversations.flows import SCREENS
+    from conversations.screens import Choice, Go, View
+
+    class Long:
+        def view(self, ctx: object) -> View:
+            return View("Thank you. " + "This closing text goes on and on. " * 12, final=True)
+
+    class Start:
+        def view(self, ctx: object) -> View:
+            return View("Start", [Choice("Finish", Go("long"))], nav=False)
+
+    janela = app.extensions["janela"]
+    set_language(janela.db, KH, "en")
+    engine = Engine(janela.redis, janela.db, janela.settings, {**SCREENS, "main": Start(), "long": Long()})
+    inputs: list[str] = []
+    replies = []
+    for key in ("1", "98", "98", "98", "98"):
+        inputs.append(key)
+        reply = engine.handle(Hop("long-1", KH, tuple(inputs)))
+        replies.append(reply)
+        if reply.final:
+            break
+    assert not replies[0].final and replies[0].text.endswith("98 More")
+    assert replies[-1].final and "98 More" not in replies[-1].text
+    text = " ".join(r.text.replace("\n98 More", "") for r in replies)
+    assert text.count("on and on") == 12

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BABEL_KEYWORDS := -k N_ -k t
 
-.PHONY: run test lint i18n worker clean
+.PHONY: run test lint i18n worker bench clean
 
 # Create the virtual environment and install janela with its test tools, when pyproject changes.
 $(STAMP): pyproject.toml
@@ -33,6 +33,10 @@ i18n: $(STAMP)
 		--project janela --copyright-holder janela -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --width 100
 	$(BIN)/pybabel compile -d locales --statistics
+
+## Measure USSD hop latency and throughput (see bench/).
+bench: $(STAMP)
+	$(BIN)/python -m bench.ussd_hops
 
 ## Run an RQ worker (production runs as many as it needs).
 worker: $(STAMP)

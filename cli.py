@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -17,6 +18,13 @@ from registry.models import STAFF_ROLES
 
 def _janela():  # type: ignore[no-untyped-def]
     return current_app.extensions["janela"]
+
+
+def _refuse(exc: InvalidData) -> NoReturn:
+    """Print every problem of refused input and exit with status 1."""
+    for problem in exc.problems:
+        click.echo(f"error: {problem}", err=True)
+    raise click.exceptions.Exit(1) from exc
 
 
 def prepare_database(app: Flask) -> None:
@@ -64,9 +72,7 @@ def programmes_import(path: Path) -> None:
     try:
         result = import_catalogue(_janela().db, path)
     except InvalidData as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        raise click.exceptions.Exit(1) from exc
+        _refuse(exc)
     click.echo(
         f"{result.country}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged."
     )
@@ -99,9 +105,7 @@ def areas_import(path: Path) -> None:
     try:
         result = import_areas(_janela().db, path)
     except InvalidData as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        raise click.exceptions.Exit(1) from exc
+        _refuse(exc)
     click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
 
 
@@ -122,9 +126,7 @@ def staff_add(role: str, area_code: str | None, phone: str, name: str) -> None:
     try:
         staff = add_staff(app_.db, role, area_code, normalise_phone(phone, app_.settings.country), name)
     except InvalidData as exc:
-        for problem in exc.problems:
-            click.echo(f"error: {problem}", err=True)
-        raise click.exceptions.Exit(1) from exc
+        _refuse(exc)
     click.echo(f"Added {staff.role} {staff.name} ({staff.phone}) as staff {staff.id}.")
 
 

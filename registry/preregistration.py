@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
@@ -66,14 +66,14 @@ class PreRegistrationTexts(Protocol):
         ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Match:
     person_id: int | None = None
     preregistration_id: int | None = None
-    found: bool = field(init=False, default=False)
 
-    def __post_init__(self) -> None:
-        self.found = self.person_id is not None or self.preregistration_id is not None
+    @property
+    def found(self) -> bool:
+        return self.person_id is not None or self.preregistration_id is not None
 
 
 def _same_birth(declared: Declaration):  # type: ignore[no-untyped-def]

@@ -18,9 +18,11 @@ from conversations.flows import programme_sms
 from conversations.i18n import N_, Translator
 from conversations.settings import Settings
 from registry import services
-from registry.cases import add_citizen_note, case_status_for, chief_action
+from registry.areas import find_area
+from registry.cases import Complaint, add_citizen_note, case_status_for, chief_action, file_complaint
 from registry.errors import NotFound
 from registry.idlookup import ids_for_phone
+from registry.preregistration import village_of_phone
 
 # Every command's keywords per language, as people type them after case and accents are folded.
 KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
@@ -40,6 +42,8 @@ KEYWORDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "ok": {"*": ("OK",), "pt": ("RECEBIDO",), "km": ("ទទួល",)},
     "done": {"en": ("DONE",), "pt": ("FEITO", "RESOLVIDO"), "km": ("រួចរាល់",)},
     "info": {"*": ("INFO",), "pt": ("DETALHES",), "km": ("ព័ត៌មាន",)},
+    # Khmer writes the subscript of បណ្តឹង both as ្ត and as ្ដ.
+    "complaint": {"en": ("COMPLAINT",), "pt": ("QUEIXA", "RECLAMACAO"), "km": ("បណ្តឹង", "បណ្ដឹង")},
 }
 # What a person may write to name a language.
 LANGUAGE_WORDS = {
@@ -54,6 +58,7 @@ HELP = N_(
     "PROGRAMME 2 - details of programme 2\n"
     "STATUS 1234567 - your request\n"
     "MYID - your social-protection ID\n"
+    "COMPLAINT 17010101 text - file a complaint\n"
     "LANGUAGE KM/PT/EN - change language\n"
     "STOP / START - other messages"
 )
@@ -67,6 +72,12 @@ CHIEF_CLOSED = N_("Case {reference} is already closed.")
 CHIEF_OK = N_("Case {reference} acknowledged. The citizen was told.")
 CHIEF_DONE = N_("Case {reference} marked resolved in the village; the commune desk will close it.")
 CHIEF_INFO = N_("Case {reference} ({kind}) in {village}: {status}.")
+COMPLAINT_FILED = N_(
+    "Your complaint was received. Reference: {reference}. Send {reference} and more words to add details."
+)
+COMPLAINT_HOW = N_(
+    "Send COMPLAINT, your village code and the problem, e.g. COMPLAINT 17010101 no payment since May."
+)
 WHICH_REFERENCE = N_("Send the keyword and the reference, e.g. STATUS 1234567.")
 NOT_UNDERSTOOD = N_("Sorry, we did not understand your message.")
 PROGRAMME_LIST_END = N_("Send PROGRAMME and a number for details.")
@@ -117,6 +128,20 @@ def parse(text: str) -> tuple[str | None, str | None, str]:
     return None, None, folded
 
 
+def after_keyword(text: str, command: str) -> str:
+    """Return what follows a command's keyword, as the person wrote it (case and accents kept)."""
+    body = " ".join(text.replace("\u200b", " ").split())
+    first, _, rest = body.partition(" ")
+    folded = fold(first)
+    for language, words in KEYWORDS[command].items():
+        for word in words:
+            if folded == word:
+                return rest
+            if language == "km" and folded.startswith(word):  # Khmer folds to itself, glued or not
+                return f"{first[len(word) :]} {rest}".strip()
+    return rest
+
+
 class SmsRouter:
     """Decide the answer to an inbound SMS."""
 
@@ -124,8 +149,11 @@ class SmsRouter:
         self.db = db
         self.settings = settings
 
-    def route(self, sender: str, text: str) -> SmsDecision:
-        """Decide the reply, in the sender's language, and any change to their preferences."""
+    def route(self, sender: str, text: str, request_key: str = "") -> SmsDecision:
+        """Decide the reply, in the sender's language, and any change to their preferences.
+
+        request_key names the inbound message, so that a complaint it files is filed once.
+        """
         command, keyword_language, rest = parse(text)
         known = services.get_language(self.db, sender)
         language = known or self._supported(keyword_language) or self.settings.default_language
@@ -148,6 +176,8 @@ class SmsRouter:
             return SmsDecision(command, language, t(STOPPED), opt_out=True)
         if command == "start":
             return SmsDecision(command, language, t(STARTED), opt_out=False)
+        if command == "complaint":
+            return self._complaint(language, sender, text, request_key)
         if command == "myid":
             ids = ids_for_phone(self.db, sender)
             return SmsDecision(command, language, ids_sms(language, ids) if ids else t(NO_ID))
@@ -165,6 +195,31 @@ class SmsRouter:
                 t(REQUEST_STATUS, reference=case.reference, kind=kind, status=status_name(t, case.status)),
             )
         return self._chief(command, language, sender, reference, note)
+
+    def _complaint(self, language: str, sender: str, text: str, request_key: str) -> SmsDecision:
+        """File a complaint sent by SMS: in the village named by its code, else the sender's village."""
+        t = Translator(language)
+        words = after_keyword(text, "complaint").split()
+        village = words[0] if words and words[0].isdigit() else None
+        description = " ".join(words[1:] if village else words).strip()
+        if village is None:
+            village = village_of_phone(self.db, sender)
+        known = village and find_area(self.db, village, language, level="village")
+        if not known or len(description) < 3:
+            return SmsDecision("complaint", language, t(COMPLAINT_HOW))
+        reference = file_complaint(
+            self.db,
+            Complaint("other", village or "", description[:500]),
+            phone=sender,
+            language=language,
+            idempotency_key=request_key or f"sms:{sender}:{description[:50]}",
+            texts=CaseTexts(),
+            policy=self.settings.sms_policy,
+            deadlines=self.settings.deadlines,
+            reference_length=self.settings.reference_length,
+            default_language=self.settings.default_language,
+        )
+        return SmsDecision("complaint", language, t(COMPLAINT_FILED, reference=reference))
 
     def _chief(self, command: str, language: str, sender: str, reference: str, note: str) -> SmsDecision:
         """Let a village chief acknowledge, resolve or read a case of their village."""

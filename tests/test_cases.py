@@ -318,3 +318,39 @@ def test_check_a_request_in_ussd(app: Flask) -> None:
     stranger.send("3")
     stranger.send("2")
     assert stranger.send(reference).startswith("Nenhum pedido com esta referência")
+
+
+def test_a_complaint_filed_by_sms_with_a_village_code(app: Flask) -> None:
+    client = app.test_client()
+    text_in(client, "+85512000600", "Queixa 17010101 não recebi o pagamento de Outubro")
+    run_jobs(app)
+    with app.extensions["janela"].db() as session:
+        filed = session.scalars(select(Case)).one()
+        reply = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "+85512000600")).all()
+    assert (filed.kind, filed.category, filed.citizen_phone) == ("complaint", "other", "+85512000600")
+    assert filed.description == "não recebi o pagamento de Outubro"  # as written, accents kept
+    assert any(m.body.startswith(f"A sua queixa foi recebida. Referência: {filed.reference}.") for m in reply)
+    assert any(m.purpose == "staff_alert" for m in session_sms(app, CHIEF))
+
+
+def session_sms(app: Flask, phone: str) -> list[OutboxMessage]:
+    with app.extensions["janela"].db() as session:
+        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == phone)))
+
+
+def test_a_complaint_by_sms_uses_the_village_of_a_known_phone(app: Flask) -> None:
+    text_in(app.test_client(), "+85512345601", "បណ្តឹងខ្ញុំមិនទាន់ទទួលប្រាក់")
+    run_jobs(app)
+    with app.extensions["janela"].db() as session:
+        filed = session.scalars(select(Case)).one()
+        assert session.get_one(Case, filed.id).village.code == "17010101"
+    assert filed.description == "ខ្ញុំមិនទាន់ទទួលប្រាក់"
+
+
+def test_a_complaint_by_sms_without_a_village_says_how(app: Flask) -> None:
+    text_in(app.test_client(), "+85512000601", "COMPLAINT nobody paid me")
+    run_jobs(app)
+    with app.extensions["janela"].db() as session:
+        assert session.scalars(select(Case)).all() == []
+    (reply,) = session_sms(app, "+85512000601")
+    assert reply.body.startswith("Send COMPLAINT, your village code and the problem")

@@ -62,7 +62,9 @@ def process_inbound(inbound_id: int) -> str:
     if message is None:
         return "skipped: already processed or being processed"
     try:
-        decision = SmsRouter(app.db, app.settings).route(message.sender, message.text)
+        decision = SmsRouter(app.db, app.settings).route(
+            message.sender, message.text, f"inbound:{inbound_id}"
+        )
         finish_inbound(
             app.db,
             inbound_id,

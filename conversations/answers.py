@@ -1,12 +1,14 @@
-"""Readers of typed answers that several flows ask for: a person's name, a village code."""
+"""Answers several flows ask for: a person's name, and a village by its code or from lists."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from conversations.drafting import DraftFlow
 from conversations.i18n import N_
-from conversations.screens import Context, Invalid
-from registry.areas import find_area
+from conversations.screens import Choice, Context, Do, Go, Invalid, View
+from registry.areas import find_area, list_areas
 from registry.names import clean_name
 
 
@@ -24,3 +26,34 @@ def read_village_code(ctx: Context, text: str) -> dict[str, Any] | Invalid:
             N_("No village has this code. Check the notice board, or go back and choose from the list.")
         )
     return {"village": village.code}
+
+
+AREA_TITLES: Mapping[str, str] = {
+    "province": N_("Province"),
+    "district": N_("District"),
+    "commune": N_("Commune"),
+    "village": N_("Village"),
+}
+
+
+class AreaList:
+    """Provinces, then districts, communes and villages, one list at a time; a village answers."""
+
+    def __init__(self, flow: DraftFlow, screen: str) -> None:
+        self.flow = flow
+        self.screen = screen
+
+    def view(self, ctx: Context) -> View:
+        """List the areas under the chosen one."""
+        areas = list_areas(ctx.db, ctx.language, ctx.params.get("parent"))
+        choices = [
+            Choice(
+                a.name, self._pick(a.code) if a.level == "village" else Go(self.screen, {"parent": a.code})
+            )
+            for a in areas
+        ]
+        level = areas[0].level if areas else "province"
+        return View(ctx.t(AREA_TITLES[level]), choices)
+
+    def _pick(self, code: str) -> Do:
+        return Do(lambda ctx: self.flow.answer(ctx, village=code))

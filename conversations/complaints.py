@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from conversations.answers import read_name, read_village_code
+from conversations.answers import AreaList, read_name, read_village_code
 from conversations.case_texts import CaseTexts, category_name
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_
@@ -109,12 +109,14 @@ class Callback:
 
 
 def village_choices(ctx: Context) -> list[Choice]:
-    """Offer the village this phone is known in, as a one-key answer."""
+    """Offer the village this phone is known in as a one-key answer, and lists to choose from."""
+    choices = []
     code = village_of_phone(ctx.db, ctx.phone)
     village = find_area(ctx.db, code, ctx.language, level="village") if code else None
-    if village is None:
-        return []
-    return [Choice(describe_village(ctx.db, village.id, ctx.language), keep(village=village.code))]
+    if village is not None:
+        choices.append(Choice(describe_village(ctx.db, village.id, ctx.language), keep(village=village.code)))
+    choices.append(Choice(ctx.t("Choose from a list"), Go("complaint_area")))
+    return choices
 
 
 class Summary:
@@ -207,6 +209,7 @@ SCREENS: Mapping[str, Screen] = {
     "complaint_village": PromptScreen(
         COMPLAINT, N_("Village code (on the village notice board):"), read_village_code, village_choices
     ),
+    "complaint_area": AreaList(COMPLAINT, "complaint_area"),
     SUMMARY: Summary(),
     "complaint_done": Done(),
 }

@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from conversations.answers import read_name, read_village_code
+from conversations.answers import AreaList, read_name, read_village_code
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_, Translator
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Stay, Target, View
-from registry.areas import describe_village, find_area, list_areas
+from registry.areas import describe_village, find_area
 from registry.db import utcnow
 from registry.errors import InvalidData
 from registry.phones import normalise_phone
@@ -230,32 +230,6 @@ class Village:
         return View(ctx.t("Village"), choices)
 
 
-class AreaList:
-    """Provinces, then districts, communes and villages, one list at a time."""
-
-    def view(self, ctx: Context) -> View:
-        """List the areas under the chosen one."""
-        parent = ctx.params.get("parent")
-        areas = list_areas(ctx.db, ctx.language, parent)
-        choices = [
-            Choice(
-                a.name,
-                choose(village=a.code) if a.level == "village" else Go("prereg_area", {"parent": a.code}),
-            )
-            for a in areas
-        ]
-        level = areas[0].level if areas else "province"
-        return View(ctx.t(AREA_TITLES[level]), choices)
-
-
-AREA_TITLES: Mapping[str, str] = {
-    "province": N_("Province"),
-    "district": N_("District"),
-    "commune": N_("Commune"),
-    "village": N_("Village"),
-}
-
-
 def toggle(code: str) -> Do:
     """Return the action that selects or unselects a programme."""
 
@@ -453,7 +427,7 @@ SCREENS: Mapping[str, Screen] = {
     "prereg_village_code": PromptScreen(
         PREREG, N_("Village code (on the village notice board):"), read_village_code
     ),
-    "prereg_area": AreaList(),
+    "prereg_area": AreaList(PREREG, "prereg_area"),
     "prereg_size": PromptScreen(PREREG, N_("How many people live in your household?"), read_size),
     "prereg_programmes": ProgrammeChoice(),
     SUMMARY: Summary(),

@@ -354,3 +354,22 @@ def test_a_complaint_by_sms_without_a_village_says_how(app: Flask) -> None:
         assert session.scalars(select(Case)).all() == []
     (reply,) = session_sms(app, "+85512000601")
     assert reply.body.startswith("Send COMPLAINT, your village code and the problem")
+
+
+def test_a_complaint_may_choose_its_village_from_lists(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, "+85512000602", "en")
+    caller = Phone(app.test_client(), "+85512000602")
+    caller.dial()
+    for key in ("4", "2", "9", "wrong amount paid", "2", "2"):
+        caller.send(key)
+    assert caller.screen.startswith("Village code (on the village notice board):\n1 Choose from a list")
+    assert caller.send("1").startswith("Province\n1 Siem Reap")
+    caller.send("1")
+    caller.send("2")
+    caller.send("1")
+    summary = caller.send("3")
+    while "\n98 " in caller.screen:
+        summary += " " + caller.send("98")
+    assert "Village: Khtum, Chrouy Neang Nguon" in summary and "Anonymous" in summary
+    caller.send("1")
+    assert caller.ended and caller.screen.startswith("Thank you. Reference:")

@@ -46,34 +46,9 @@ PREREG = DraftFlow(
 )
 
 
-def draft(ctx: Context) -> dict[str, Any]:
-    """Return the caller's draft."""
-    return PREREG.load(ctx)
-
-
-def save(ctx: Context, values: dict[str, Any]) -> dict[str, Any]:
-    """Add answers to the caller's draft and return it."""
-    return PREREG.save(ctx, values)
-
-
-def missing(current: dict[str, Any]) -> str | None:
-    """Return the screen of the first answer still missing, or None when all are in."""
-    return PREREG.missing(current)
-
-
-def advance(current: dict[str, Any]) -> Target:
-    """Go to the next question, or back to the summary once every answer is in."""
-    return PREREG.advance(current)
-
-
-def answer(ctx: Context, **values: Any) -> Target:
-    """Keep answers and move on."""
-    return PREREG.answer(ctx, **values)
-
-
 def open_preregistration(ctx: Context) -> Target:
     """Start pre-registering, or offer to continue an unfinished one."""
-    if draft(ctx):
+    if PREREG.load(ctx):
         return Go("prereg_resume")
     chief = active_chief(ctx.db, ctx.phone)
     return Go("prereg_for") if chief else Go("prereg_consent")
@@ -81,7 +56,7 @@ def open_preregistration(ctx: Context) -> Target:
 
 def resume(ctx: Context) -> Target:
     """Continue at the first question still unanswered."""
-    return advance(draft(ctx))
+    return PREREG.advance(PREREG.load(ctx))
 
 
 def start_over(ctx: Context) -> Target:
@@ -99,7 +74,7 @@ def register_for(whom: str) -> Do:
         values: dict[str, Any] = {"for": whom}
         if whom == "villager" and chief is not None:
             values["assisted_by"] = chief.id
-        save(ctx, values)
+        PREREG.save(ctx, values)
         return Go("prereg_consent")
 
     return Do(act)
@@ -107,7 +82,7 @@ def register_for(whom: str) -> Do:
 
 def agree(ctx: Context) -> Target:
     """Record consent and its time."""
-    return answer(ctx, consent_at=utcnow().isoformat())
+    return PREREG.answer(ctx, consent_at=utcnow().isoformat())
 
 
 class Resume:
@@ -168,7 +143,7 @@ def read_phone(ctx: Context, text: str) -> dict[str, Any] | Invalid:
 
 def no_phone(ctx: Context) -> Target:
     """The villager has no phone."""
-    return answer(ctx, phone="")
+    return PREREG.answer(ctx, phone="")
 
 
 def read_date(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
@@ -203,7 +178,7 @@ def read_size(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
 
 def choose(**values: Any) -> Do:
     """Return the action that keeps fixed answers and moves on."""
-    return Do(lambda ctx: answer(ctx, **values))
+    return Do(lambda ctx: PREREG.answer(ctx, **values))
 
 
 class SexMenu:
@@ -234,9 +209,9 @@ def toggle(code: str) -> Do:
     """Return the action that selects or unselects a programme."""
 
     def act(ctx: Context) -> Target:
-        chosen = draft(ctx).get("chosen", [])
+        chosen = PREREG.load(ctx).get("chosen", [])
         chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
-        save(ctx, {"chosen": chosen})
+        PREREG.save(ctx, {"chosen": chosen})
         return Stay()
 
     return Do(act)
@@ -244,7 +219,7 @@ def toggle(code: str) -> Do:
 
 def programmes_done(ctx: Context) -> Target:
     """Keep the selected programmes (none means: not sure) and move on."""
-    return answer(ctx, programmes=draft(ctx).get("chosen", []))
+    return PREREG.answer(ctx, programmes=PREREG.load(ctx).get("chosen", []))
 
 
 class ProgrammeChoice:
@@ -252,7 +227,7 @@ class ProgrammeChoice:
 
     def view(self, ctx: Context) -> View:
         """List programmes with a mark on the chosen ones."""
-        chosen = set(draft(ctx).get("chosen", []))
+        chosen = set(PREREG.load(ctx).get("chosen", []))
         programmes = list_programmes(
             ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
         )
@@ -273,8 +248,8 @@ class Summary:
 
     def view(self, ctx: Context) -> View:
         """Show the answers."""
-        current = draft(ctx)
-        if missing(current):
+        current = PREREG.load(ctx)
+        if PREREG.missing(current):
             return View(ctx.t("Some answers are missing."), [Choice(ctx.t("Continue"), Do(resume))])
         t = ctx.t
         names = {
@@ -319,7 +294,7 @@ class Change:
             (N_("Household size"), "prereg_size"),
             (N_("Programmes"), "prereg_programmes"),
         ]
-        if draft(ctx).get("for") == "villager":
+        if PREREG.load(ctx).get("for") == "villager":
             items.insert(0, (N_("Phone"), "prereg_phone"))
         return View(ctx.t("Change what?"), [Choice(ctx.t(label), Go(screen)) for label, screen in items])
 
@@ -356,9 +331,9 @@ class Texts:
 
 def submit(ctx: Context) -> Target:
     """Submit the draft in one transaction; a retried submission finds the first one."""
-    current = draft(ctx)
-    if missing(current):
-        return advance(current)
+    current = PREREG.load(ctx)
+    if PREREG.missing(current):
+        return PREREG.advance(current)
     for_villager = current.get("for") == "villager"
     declared = Declaration(
         full_name=current["name"],

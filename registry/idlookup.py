@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from registry.cases import OPEN
 from registry.db import utcnow
@@ -24,11 +24,6 @@ class Holder:
     open_cases: list[tuple[str, str]]  # (reference, status)
 
 
-def _programme_name(programme: Programme, language: str) -> str:
-    text = programme.text(language) or (programme.texts[0] if programme.texts else None)
-    return text.name if text else programme.code
-
-
 def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | None:
     """Return the holder of sp_id when birth_year is theirs; None for any mismatch."""
     if not is_valid(sp_id):
@@ -37,20 +32,22 @@ def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | 
         person = session.scalar(select(Person).where(Person.sp_id == sp_id))
         if person is None or person.birth_year != birth_year:
             return None
-        enrolments = session.scalars(
-            select(Enrolment)
+        enrolments = session.execute(
+            select(Enrolment.status, Programme)
+            .join(Programme, Programme.id == Enrolment.programme_id)
             .where(
                 or_(
                     Enrolment.person_id == person.id,
                     (Enrolment.household_id == person.household_id) & (Enrolment.household_id.is_not(None)),
                 )
             )
+            .options(selectinload(Programme.texts))
             .order_by(Enrolment.id)
-        )
+        ).all()
         rows = []
-        for enrolment in enrolments:
-            programme = session.get_one(Programme, enrolment.programme_id)
-            rows.append((_programme_name(programme, language), enrolment.status))
+        for status, programme in enrolments:
+            text = programme.text_for(language)
+            rows.append((text.name if text else programme.code, status))
         phones = [
             p
             for p in session.scalars(

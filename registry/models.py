@@ -45,6 +45,10 @@ class Programme(Base):
         """Return this programme's texts in a language, if it has them."""
         return next((t for t in self.texts if t.language == language), None)
 
+    def text_for(self, language: str, fallback: str = "en") -> ProgrammeText | None:
+        """Return the texts in a language, else in the fallback, else in any language it has."""
+        return self.text(language) or self.text(fallback) or (self.texts[0] if self.texts else None)
+
 
 class ProgrammeText(Base):
     """A programme's description in one language."""

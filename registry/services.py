@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from registry.db import utcnow
 from registry.errors import NotFound
-from registry.models import Contact, Programme, ProgrammeText, UssdSessionEnd
+from registry.models import Contact, Programme, UssdSessionEnd
 
 Db = sessionmaker[Session]
 
@@ -59,18 +59,13 @@ def _programme_query(country: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _text_in(programme: Programme, language: str, fallback: str) -> ProgrammeText:
-    text = programme.text(language) or programme.text(fallback) or programme.texts[0]
-    return text
-
-
 def list_programmes(db: Db, country: str, language: str, fallback: str = "en") -> list[ProgrammeSummary]:
     """Return a country's active programmes, in catalogue order, named in a language."""
     with db() as session:
         programmes = session.scalars(
             _programme_query(country).order_by(Programme.position, Programme.code)
         ).all()
-        return [ProgrammeSummary(p.code, _text_in(p, language, fallback).name) for p in programmes if p.texts]
+        return [ProgrammeSummary(p.code, p.text_for(language, fallback).name) for p in programmes if p.texts]
 
 
 def get_programme(db: Db, country: str, code: str, language: str, fallback: str = "en") -> ProgrammeInfo:
@@ -79,7 +74,7 @@ def get_programme(db: Db, country: str, code: str, language: str, fallback: str 
         programme = session.scalar(_programme_query(country).where(Programme.code == code))
         if programme is None or not programme.texts:
             raise NotFound(f"programme {code!r} of {country}")
-        t = _text_in(programme, language, fallback)
+        t = programme.text_for(language, fallback)
         return ProgrammeInfo(code, t.name, t.summary, t.eligibility, t.benefits, t.how_to_apply)
 
 

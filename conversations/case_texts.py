@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from conversations.i18n import N_, Translator
+from registry.case_types import CaseStatus
 
 CATEGORY_NAMES: Mapping[str, str] = {
     "payment_missing": N_("Payment not received or late"),
@@ -18,12 +19,13 @@ CATEGORY_NAMES: Mapping[str, str] = {
     "complaint": N_("Complaint"),
 }
 STATUS_NAMES: Mapping[str, str] = {
-    "queued": N_("received, waiting at the desk"),
-    "acknowledged": N_("acknowledged by the village chief"),
-    "picked_up": N_("being handled by the desk"),
-    "resolved_village": N_("resolved in the village, waiting for the desk to close it"),
-    "resolved": N_("resolved"),
-    "rejected": N_("closed without action"),
+    CaseStatus.RECEIVED: N_("received, waiting at the desk"),
+    CaseStatus.ACKNOWLEDGED: N_("acknowledged by the village chief"),
+    CaseStatus.PICKED_UP: N_("being handled by the desk"),
+    CaseStatus.RESOLVED_IN_VILLAGE: N_("resolved in the village, waiting for the desk to close it"),
+    CaseStatus.ESCALATED: N_("sent to the office above, waiting to be picked up"),
+    CaseStatus.RESOLVED: N_("resolved"),
+    CaseStatus.REJECTED: N_("closed without action"),
 }
 
 
@@ -94,9 +96,14 @@ class CaseTexts:
             reason=reason,
         )
 
-    def escalated(self, language: str, reference: str) -> str:
-        """To the citizen, when the case goes to the district."""
+    def escalated(self, language: str, reference: str, level: str = "district") -> str:
+        """To the citizen, when the case goes to the district or the province."""
         t = Translator(language)
+        if level == "province":
+            return t(
+                "janela: your request {reference} was sent to the province office, which will handle it.",
+                reference=reference,
+            )
         return t(
             "janela: your request {reference} was sent to the district office, which will handle it.",
             reference=reference,

@@ -11,10 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.errors import InvalidData, NotFound
-from registry.models import AREA_LEVELS, Area
+from registry.memo import Memo
+from registry.models import AREA_LEVELS, Area, Household, HouseholdPhone, PreRegistration
 from registry.services import Db
+from registry.versions import AREAS, bump
 
 COLUMNS = ("code", "parent_code", "level", "name_km", "name_pt", "name_en")
+# Areas change when an import runs; menus list them on many hops: kept in memory.
+_AREAS = Memo(AREAS)
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,7 @@ def import_areas(db: Db, path: Path) -> AreaImport:
                 updated += 1
             else:
                 unchanged += 1
+        bump(session, AREAS)
     return AreaImport(created, updated, unchanged)
 
 
@@ -154,6 +159,18 @@ def _view(area: Area, language: str) -> AreaView:
 
 def list_areas(db: Db, language: str, parent_code: str | None = None) -> list[AreaView]:
     """Return the provinces, or the areas directly under parent_code, by name."""
+    key = ("list", language, parent_code)
+    return list(_AREAS.get(db, key, lambda: tuple(_list_areas(db, language, parent_code))))
+
+
+def find_area(db: Db, code: str, language: str, level: str | None = None) -> AreaView | None:
+    """Return the area with that code (and level, if given), or None."""
+    return _AREAS.get(
+        db, ("find", code.strip(), language, level), lambda: _find_area(db, code, language, level)
+    )
+
+
+def _list_areas(db: Db, language: str, parent_code: str | None) -> list[AreaView]:
     with db() as session:
         query = select(Area)
         if parent_code is None:
@@ -167,8 +184,7 @@ def list_areas(db: Db, language: str, parent_code: str | None = None) -> list[Ar
     return areas
 
 
-def find_area(db: Db, code: str, language: str, level: str | None = None) -> AreaView | None:
-    """Return the area with that code (and level, if given), or None."""
+def _find_area(db: Db, code: str, language: str, level: str | None) -> AreaView | None:
     with db() as session:
         area = session.scalar(select(Area).where(Area.code == code.strip()))
         if area is None or (level and area.level != level):
@@ -187,3 +203,24 @@ def describe_village(db: Db, village_id: int, language: str) -> str:
     """Return 'village, commune' for a village."""
     with db() as session:
         return village_path(session, village_id, language)
+
+
+def village_of_phone(db: Db, phone: str) -> str | None:
+    """Return the code of the village this phone is known in: its household's, else its last request's."""
+    with db() as session:
+        code = session.scalar(
+            select(Area.code)
+            .join(Household, Household.village_id == Area.id)
+            .join(HouseholdPhone, HouseholdPhone.household_id == Household.id)
+            .where(HouseholdPhone.phone == phone)
+            .limit(1)
+        )
+        if code is None:
+            code = session.scalar(
+                select(Area.code)
+                .join(PreRegistration, PreRegistration.village_id == Area.id)
+                .where(PreRegistration.phone == phone)
+                .order_by(PreRegistration.id.desc())
+                .limit(1)
+            )
+        return code

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import or_, select, union
+from sqlalchemy.orm import Session
 
-from registry.cases import OPEN
+from registry.case_types import OPEN
 from registry.db import utcnow
-from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, Person, Programme
+from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, Person
 from registry.outbox import SmsPolicy, add_sms
 from registry.references import is_valid
-from registry.services import Db
+from registry.services import Db, programme_names
 
 
 @dataclass(frozen=True)
@@ -29,36 +29,48 @@ def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | 
     if not is_valid(sp_id):
         return None
     with db() as session:
-        person = session.scalar(select(Person).where(Person.sp_id == sp_id))
-        if person is None or person.birth_year != birth_year:
-            return None
-        enrolments = session.execute(
-            select(Enrolment.status, Programme)
-            .join(Programme, Programme.id == Enrolment.programme_id)
-            .where(
-                or_(
-                    Enrolment.person_id == person.id,
-                    (Enrolment.household_id == person.household_id) & (Enrolment.household_id.is_not(None)),
-                )
+        # The holder and their enrolments (their own and their household's) in one round trip.
+        found = session.execute(
+            select(
+                Person.id,
+                Person.full_name,
+                Person.birth_year,
+                Person.household_id,
+                Enrolment.status,
+                Enrolment.programme_id,
             )
-            .options(selectinload(Programme.texts))
+            .outerjoin(
+                Enrolment,
+                or_(
+                    Enrolment.person_id == Person.id,
+                    (Enrolment.household_id == Person.household_id) & (Enrolment.household_id.is_not(None)),
+                ),
+            )
+            .where(Person.sp_id == sp_id)
             .order_by(Enrolment.id)
         ).all()
-        rows = []
-        for status, programme in enrolments:
-            text = programme.text_for(language)
-            rows.append((text.name if text else programme.code, status))
-        phones = [
-            p
-            for p in session.scalars(
-                select(HouseholdPhone.phone).where(HouseholdPhone.household_id == person.household_id)
-            )
+        if not found or found[0].birth_year != birth_year:
+            return None
+        person = found[0]
+        # Programme names come from the cached catalogue, not from a join per lookup.
+        names = programme_names(db, language)
+        rows = [
+            (names.get(row.programme_id, str(row.programme_id)), row.status)
+            for row in found
+            if row.programme_id is not None
         ]
-        cases = session.execute(
-            select(Case.reference, Case.status)
-            .where(Case.status.in_(OPEN), or_(Case.person_id == person.id, Case.citizen_phone.in_(phones)))
-            .order_by(Case.id)
-        ).all()
+        # The person's own requests and those filed from the household's phones, each side from
+        # its own index: an OR across a subquery would scan every open case.
+        open_statuses = [str(status) for status in OPEN]
+        phones = select(HouseholdPhone.phone).where(HouseholdPhone.household_id == person.household_id)
+        own = select(Case.id, Case.reference, Case.status).where(
+            Case.person_id == person.id, Case.status.in_(open_statuses)
+        )
+        by_phone = select(Case.id, Case.reference, Case.status).where(
+            Case.citizen_phone.in_(phones), Case.status.in_(open_statuses)
+        )
+        both = union(own, by_phone).subquery()
+        cases = session.execute(select(both.c.reference, both.c.status).order_by(both.c.id)).all()
         return Holder(person.full_name, rows, [(c.reference, c.status) for c in cases])
 
 

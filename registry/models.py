@@ -60,6 +60,8 @@ class ProgrammeText(Base):
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id", ondelete="CASCADE"))
     language: Mapped[str] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(200))
+    # The short name a USSD menu shows on one line; empty when the name itself is short enough.
+    label: Mapped[str] = mapped_column(String(60), default="", server_default="")
     summary: Mapped[str] = mapped_column(Text)
     eligibility: Mapped[str] = mapped_column(Text)
     benefits: Mapped[str] = mapped_column(Text)
@@ -115,10 +117,14 @@ class InboundMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     link_id: Mapped[str | None] = mapped_column(String(100))
     network_code: Mapped[str | None] = mapped_column(String(20))
-    # new -> processing -> processed; failed when processing raised (the job is kept for retry)
+    # new -> processing -> processed; failed when processing raised (the sweep tries it again at
+    # next_attempt_at), gave_up after the last attempt (reported; `flask sms inbound-retry`)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     command: Mapped[str | None] = mapped_column(String(40))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -333,6 +339,8 @@ class CaseEvent(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     phone: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    # The request that made this move, with who acted (an inbound SMS, a desk form): made once.
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
 
 @event.listens_for(CaseEvent, "before_update")
@@ -351,3 +359,61 @@ class IdLookup(Base):
     sp_id: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(12))  # found, mismatch, locked
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class StaffCredential(Base):
+    """A staff member's desk password (an argon2 hash), lock-out state and one-time set-up code."""
+
+    __tablename__ = "staff_credentials"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    setup_code_hash: Mapped[str | None] = mapped_column(String(200))
+    setup_code_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditEntry(Base):
+    """Who read or tried to read what, and every sign-in, failure and lock; rows are only added."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))  # view_case, view_household, search, sign_in...
+    target: Mapped[str | None] = mapped_column(String(80))  # case:1234567, household:12, query text
+    # The area the target belongs to, so province officers read only their part of the log.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class EnrolmentRequest(Base):
+    """A programme a verified pre-registration asked for, waiting for the district's decision."""
+
+    __tablename__ = "enrolment_requests"
+    __table_args__ = (UniqueConstraint("case_id", "programme_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="requested", index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolments.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DataVersion(Base):
+    """A counter that imports bump, so every process knows its cached copy of that data is stale."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -56,6 +56,7 @@ class SmsToSend:
     recipient: str
     body: str
     attempts: int
+    suppressed: bool = False  # the recipient opted out and the message is not essential
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,15 @@ def _ids_for_key(db: Db, key: str) -> list[int]:
 
 def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
     """Take a sendable message for sending; None when it is not sendable or another job has it."""
+    opted_out = (
+        select(Contact.opted_out)
+        .where(Contact.phone == OutboxMessage.recipient)
+        .scalar_subquery()
+        .label("opted_out")
+    )
     with db.begin() as session:
         now = utcnow()
-        claimed = session.scalar(
+        claimed = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(SENDABLE))
             .values(
@@ -168,12 +175,20 @@ def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
                 claimed_at=now,
                 updated_at=now,
             )
-            .returning(OutboxMessage.id)
-        )
+            .returning(
+                OutboxMessage.id,
+                OutboxMessage.recipient,
+                OutboxMessage.body,
+                OutboxMessage.attempts,
+                OutboxMessage.essential,
+                opted_out,
+            )
+        ).one_or_none()
         if claimed is None:
             return None
-        message = session.get_one(OutboxMessage, message_id)
-        return SmsToSend(message.id, message.recipient, message.body, message.attempts)
+        # The claim returns what the send needs, opt-out included: no second read of the row.
+        suppressed = not claimed.essential and bool(claimed.opted_out)
+        return SmsToSend(claimed.id, claimed.recipient, claimed.body, claimed.attempts, suppressed)
 
 
 def is_suppressed(db: Db, message_id: int) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from registry.errors import InvalidData
 
 
+@lru_cache(maxsize=65536)  # every hop parses its caller's number; the parse is costly, the answer fixed
 def normalise_phone(raw: str, country: str) -> str:
     """Return raw as E.164, reading national numbers as of country; raise InvalidData if not a phone."""
     text = (raw or "").strip()

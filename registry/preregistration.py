@@ -6,29 +6,29 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, union_all
 from sqlalchemy.orm import Session
 
 from registry.areas import village_path
+from registry.case_types import CaseStatus, new_case_reference
 from registry.db import utcnow
 from registry.errors import InvalidData
+from registry.idempotency import insert_once
 from registry.models import (
     Area,
     Case,
     CaseEvent,
-    Contact,
     Household,
     HouseholdPhone,
     Person,
     PreRegistration,
     Programme,
-    Staff,
 )
 from registry.names import name_key
-from registry.outbox import SmsPolicy, add_sms
-from registry.references import new_reference
+from registry.notify import active_staff, alert_staff, language_of
+from registry.outbox import add_sms
 from registry.services import Db
+from registry.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -95,22 +95,29 @@ def find_duplicate(session: Session, declared: Declaration, village_id: int) -> 
     """
     key = name_key(declared.full_name)
     same_birth = _same_birth(declared)
+    # The birth year narrows a common name ("Sok Sophal" is shared by tens of thousands) through
+    # the (name_key, birth_year) index; a full date implies its year.
     person = session.scalar(
         select(Person.id)
         .join(Household, Person.household_id == Household.id)
-        .where(Person.name_key == key, Household.village_id == village_id, same_birth(Person))
+        .where(
+            Person.name_key == key,
+            Person.birth_year == declared.birth_year,
+            Household.village_id == village_id,
+            same_birth(Person),
+        )
         .limit(1)
     )
     if person is None and declared.phone:
-        person = session.scalar(
+        # Start from the phone, the rarest value, on each side: an OR across the join would
+        # make the planner start from the name and read every namesake.
+        own_phone = select(Person.id).where(Person.phone == declared.phone, Person.name_key == key)
+        household_phone = (
             select(Person.id)
-            .outerjoin(HouseholdPhone, HouseholdPhone.household_id == Person.household_id)
-            .where(
-                Person.name_key == key,
-                or_(Person.phone == declared.phone, HouseholdPhone.phone == declared.phone),
-            )
-            .limit(1)
+            .join(HouseholdPhone, HouseholdPhone.household_id == Person.household_id)
+            .where(HouseholdPhone.phone == declared.phone, Person.name_key == key)
         )
+        person = session.scalar(union_all(own_phone, household_phone).limit(1))
     if person is not None:
         return _Match(person_id=person)
     conditions = [(PreRegistration.village_id == village_id) & same_birth(PreRegistration)]
@@ -122,18 +129,6 @@ def find_duplicate(session: Session, declared: Declaration, village_id: int) -> 
     return _Match(preregistration_id=earlier)
 
 
-def _new_case_reference(session: Session, length: int) -> str:
-    for _ in range(20):
-        reference = new_reference(length)
-        if session.scalar(select(Case.id).where(Case.reference == reference)) is None:
-            return reference
-    raise RuntimeError("no free reference found: raise REFERENCE_LENGTH")
-
-
-def _contact_language(session: Session, phone: str, default: str) -> str:
-    return session.scalar(select(Contact.language).where(Contact.phone == phone)) or default
-
-
 def submit_preregistration(
     db: Db,
     declared: Declaration,
@@ -141,46 +136,32 @@ def submit_preregistration(
     consent_at: datetime,
     idempotency_key: str,
     texts: PreRegistrationTexts,
-    policy: SmsPolicy,
+    settings: ServiceSettings,
     assisted_by_id: int | None = None,
-    reference_length: int = 7,
-    default_language: str = "km",
 ) -> Submitted:
     """Write the pre-registration, its case and first event, and the SMS, in one transaction.
 
-    The same idempotency key (a retried submission) returns the first submission's reference.
+    idempotency_key names the request with who made it (registry.idempotency.request_key: the
+    phone and the USSD session); the same key again returns the first submission's reference and
+    writes nothing, whether or not the caller still remembers it.
     """
-    earlier = _already_submitted(db, idempotency_key)
-    if earlier is not None:
-        return earlier
-    try:
-        with db.begin() as session:
-            return _submit(
-                session,
-                declared,
-                language,
-                consent_at,
-                idempotency_key,
-                texts,
-                policy,
-                assisted_by_id,
-                reference_length,
-                default_language,
-            )
-    except IntegrityError:
-        earlier = _already_submitted(db, idempotency_key)
-        if earlier is None:
-            raise
-        return earlier
+    submitted, _ = insert_once(
+        db,
+        lambda session: already_submitted(session, idempotency_key),
+        lambda session: _submit(
+            session, declared, language, consent_at, idempotency_key, texts, settings, assisted_by_id
+        ),
+    )
+    return submitted
 
 
-def _already_submitted(db: Db, idempotency_key: str) -> Submitted | None:
-    with db() as session:
-        row = session.execute(
-            select(Case.reference, Case.possible_duplicate)
-            .join(PreRegistration, Case.preregistration_id == PreRegistration.id)
-            .where(PreRegistration.idempotency_key == idempotency_key)
-        ).one_or_none()
+def already_submitted(session: Session, idempotency_key: str) -> Submitted | None:
+    """Return what an earlier submission with this key produced, if any."""
+    row = session.execute(
+        select(Case.reference, Case.possible_duplicate)
+        .join(PreRegistration, Case.preregistration_id == PreRegistration.id)
+        .where(PreRegistration.idempotency_key == idempotency_key)
+    ).one_or_none()
     return Submitted(row.reference, row.possible_duplicate, created=False) if row else None
 
 
@@ -191,16 +172,17 @@ def _submit(
     consent_at: datetime,
     idempotency_key: str,
     texts: PreRegistrationTexts,
-    policy: SmsPolicy,
+    settings: ServiceSettings,
     assisted_by_id: int | None,
-    reference_length: int,
-    default_language: str,
 ) -> Submitted:
     village = session.scalar(select(Area).where(Area.code == declared.village_code, Area.level == "village"))
     if village is None or village.parent_id is None:
         raise InvalidData([f"unknown village {declared.village_code!r}"])
     programmes = list(session.scalars(select(Programme).where(Programme.code.in_(declared.programme_codes))))
     match = find_duplicate(session, declared, village.id)
+    if assisted_by_id is not None and declared.phone:
+        # The chief's session speaks the chief's language; the villager's SMS speak theirs.
+        language = language_of(session, declared.phone, settings.default_language)
     registration = PreRegistration(
         full_name=declared.full_name,
         name_key=name_key(declared.full_name),
@@ -219,8 +201,9 @@ def _submit(
     session.add(registration)
     session.flush()
     case = Case(
-        reference=_new_case_reference(session, reference_length),
+        reference=new_case_reference(session, settings.reference_length),
         kind="preregistration",
+        status=str(CaseStatus.RECEIVED),
         village_id=village.id,
         desk_id=village.parent_id,
         preregistration_id=registration.id,
@@ -232,17 +215,16 @@ def _submit(
     )
     session.add(case)
     session.flush()
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=utcnow(),
-            action="submitted",
-            actor="staff" if assisted_by_id else "citizen",
-            staff_id=assisted_by_id,
-            phone=declared.phone,
-            note="pre-registration by USSD" + (" (assisted)" if assisted_by_id else ""),
-        )
+    event = CaseEvent(
+        case_id=case.id,
+        at=utcnow(),
+        action="submitted",
+        actor="staff" if assisted_by_id else "citizen",
+        staff_id=assisted_by_id,
+        phone=declared.phone,
+        note="pre-registration by USSD" + (" (assisted)" if assisted_by_id else ""),
     )
+    session.add(event)
     if match.found:
         session.add(
             CaseEvent(
@@ -253,6 +235,7 @@ def _submit(
                 note=_duplicate_note(match),
             )
         )
+    session.flush()
     if declared.phone:
         add_sms(
             session,
@@ -260,34 +243,26 @@ def _submit(
             language,
             texts.confirmation(language, case.reference, match.found),
             "confirmation",
-            policy,
-            idempotency_key=f"case:{case.reference}:confirmation",
+            settings.sms_policy,
+            idempotency_key=f"case:{case.reference}:event:{event.id}:citizen",
         )
-    chiefs = session.scalars(
-        select(Staff).where(
-            Staff.role == "village_chief", Staff.area_id == village.id, Staff.active.is_(True)
-        )
-    )
-    for chief in chiefs:
-        if chief.id == assisted_by_id:
-            continue  # the chief who registered the villager knows already
-        chief_language = _contact_language(session, chief.phone, default_language)
-        body = texts.chief_alert(
-            chief_language,
+    # The chief who registered the villager knows already.
+    chiefs = [c for c in active_staff(session, ("village_chief",), village.id) if c.id != assisted_by_id]
+    alert_staff(
+        session,
+        chiefs,
+        lambda lang: texts.chief_alert(
+            lang,
             case.reference,
             declared.full_name,
-            village_path(session, village.id, chief_language),
+            village_path(session, village.id, lang),
             declared.household_size,
-        )
-        add_sms(
-            session,
-            chief.phone,
-            chief_language,
-            body,
-            "chief_alert",
-            policy,
-            idempotency_key=f"case:{case.reference}:alert:{chief.id}",
-        )
+        ),
+        "chief_alert",
+        f"case:{case.reference}:event:{event.id}:alert",
+        settings.sms_policy,
+        settings.default_language,
+    )
     return Submitted(case.reference, match.found)
 
 
@@ -295,24 +270,3 @@ def _duplicate_note(match: _Match) -> str:
     if match.person_id is not None:
         return f"may be person {match.person_id} already in the registry"
     return f"may repeat pre-registration {match.preregistration_id}"
-
-
-def village_of_phone(db: Db, phone: str) -> str | None:
-    """Return the code of the village this phone is known in: its household's, else its last request's."""
-    with db() as session:
-        code = session.scalar(
-            select(Area.code)
-            .join(Household, Household.village_id == Area.id)
-            .join(HouseholdPhone, HouseholdPhone.household_id == Household.id)
-            .where(HouseholdPhone.phone == phone)
-            .limit(1)
-        )
-        if code is None:
-            code = session.scalar(
-                select(Area.code)
-                .join(PreRegistration, PreRegistration.village_id == Area.id)
-                .where(PreRegistration.phone == phone)
-                .order_by(PreRegistration.id.desc())
-                .limit(1)
-            )
-        return code

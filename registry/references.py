@@ -7,6 +7,13 @@ mistakes people make most when they copy a number from an SMS into a phone.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+
+# The longest reference the cases table holds (String(12)).
+MAX_LENGTH = 12
+# Tries at one length before taking a digit more: three misses in a row mean that length is
+# well past half full, so a longer one is due (and a submission never waits on a full space).
+TRIES_PER_LENGTH = 3
 
 _D = (
     (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
@@ -55,3 +62,17 @@ def new_reference(length: int = 7) -> str:
     """Return a random reference of length digits, the last a check digit; never starts with 0."""
     body = str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(length - 2))
     return body + check_digit(body)
+
+
+def unused_reference(is_taken: Callable[[str], bool], length: int = 7) -> str:
+    """Return a reference nobody holds, growing past length when that length is running out.
+
+    Every length is checked by the same check digit, so the references already given out stay
+    valid when new ones grow longer.
+    """
+    for size in range(length, MAX_LENGTH + 1):
+        for _ in range(TRIES_PER_LENGTH):
+            reference = new_reference(size)
+            if not is_taken(reference):
+                return reference
+    raise RuntimeError(f"no free reference up to {MAX_LENGTH} digits")

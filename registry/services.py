@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from registry.db import utcnow
 from registry.errors import NotFound
+from registry.memo import Memo
 from registry.models import Contact, Programme, UssdSessionEnd
+from registry.versions import CATALOGUE
 
 Db = sessionmaker[Session]
+# The catalogue changes about once a month and is read on most hops: kept in memory.
+_CATALOGUE = Memo(CATALOGUE)
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class ProgrammeSummary:
 
     code: str
     name: str
+    label: str  # the short name for a menu line
 
 
 @dataclass(frozen=True)
@@ -61,15 +66,41 @@ def _programme_query(country: str):  # type: ignore[no-untyped-def]
 
 def list_programmes(db: Db, country: str, language: str, fallback: str = "en") -> list[ProgrammeSummary]:
     """Return a country's active programmes, in catalogue order, named in a language."""
-    with db() as session:
-        programmes = session.scalars(
-            _programme_query(country).order_by(Programme.position, Programme.code)
-        ).all()
-        return [ProgrammeSummary(p.code, p.text_for(language, fallback).name) for p in programmes if p.texts]
+    key = ("list", country, language, fallback)
+    return list(_CATALOGUE.get(db, key, lambda: tuple(_list_programmes(db, country, language, fallback))))
 
 
 def get_programme(db: Db, country: str, code: str, language: str, fallback: str = "en") -> ProgrammeInfo:
     """Return one programme's description in a language; raise NotFound if there is none."""
+    key = ("one", country, code, language, fallback)
+    return _CATALOGUE.get(db, key, lambda: _get_programme(db, country, code, language, fallback))
+
+
+def programme_names(db: Db, language: str, fallback: str = "en") -> dict[int, str]:
+    """Return every programme's name in a language, by id (any country): what enrolments show."""
+    return _CATALOGUE.get(db, ("names", language, fallback), lambda: _programme_names(db, language, fallback))
+
+
+def _programme_names(db: Db, language: str, fallback: str) -> dict[int, str]:
+    with db() as session:
+        programmes = session.scalars(select(Programme).options(selectinload(Programme.texts))).all()
+        names = {}
+        for programme in programmes:
+            text = programme.text_for(language, fallback)
+            names[programme.id] = text.name if text else programme.code
+        return names
+
+
+def _list_programmes(db: Db, country: str, language: str, fallback: str) -> list[ProgrammeSummary]:
+    with db() as session:
+        programmes = session.scalars(
+            _programme_query(country).order_by(Programme.position, Programme.code)
+        ).all()
+        named = [(p.code, p.text_for(language, fallback)) for p in programmes if p.texts]
+        return [ProgrammeSummary(code, t.name, t.label or t.name) for code, t in named]
+
+
+def _get_programme(db: Db, country: str, code: str, language: str, fallback: str) -> ProgrammeInfo:
     with db() as session:
         programme = session.scalar(_programme_query(country).where(Programme.code == code))
         if programme is None or not programme.texts:

@@ -10,7 +10,7 @@ from flask import current_app
 from conversations.sms_commands import SmsRouter
 from registry.db import utcnow
 from registry.inbound import claim_inbound, finish_inbound, mark_inbound_failed
-from registry.outbox import claim_sms, is_suppressed, settle_sms
+from registry.outbox import claim_sms, settle_sms
 from registry.phones import mask_phone
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def send_sms(message_id: int) -> str:
     message = claim_sms(app.db, message_id)
     if message is None:
         return "skipped: already sent, being sent, or not sendable"
-    if is_suppressed(app.db, message_id):
+    if message.suppressed:
         settle_sms(app.db, message_id, "suppressed", error="recipient opted out")
         return "suppressed"
     result = app.sms_gateway.send(message.recipient, message.body)
@@ -56,7 +56,11 @@ def send_sms(message_id: int) -> str:
 
 
 def process_inbound(inbound_id: int) -> str:
-    """Answer one inbound SMS: decide, then reply and record it in one transaction."""
+    """Answer one inbound SMS: the router decides, then its effect and reply commit together.
+
+    A failure marks the message failed; the sweep tries it again with backoff, and after the last
+    attempt it is reported (`flask sms inbound-failed`, /healthz) instead of being tried forever.
+    """
     app = current_app.extensions["janela"]
     message = claim_inbound(app.db, inbound_id, stale=timedelta(seconds=app.delivery.stale_after))
     if message is None:
@@ -65,17 +69,9 @@ def process_inbound(inbound_id: int) -> str:
         decision = SmsRouter(app.db, app.settings).route(
             message.sender, message.text, f"inbound:{inbound_id}"
         )
-        finish_inbound(
-            app.db,
-            inbound_id,
-            decision.command,
-            decision.language,
-            decision.reply,
-            app.settings.sms_policy,
-            decision.set_language,
-            decision.opt_out,
-        )
-    except Exception:
-        mark_inbound_failed(app.db, inbound_id)
+        finish_inbound(app.db, inbound_id, decision, app.settings.sms_policy)
+    except Exception as exc:
+        status = mark_inbound_failed(app.db, inbound_id, f"{type(exc).__name__}: {exc}")
+        log.warning("inbound %s %s", inbound_id, status, exc_info=True, extra={"inbound_id": inbound_id})
         raise
     return decision.command

@@ -1,4 +1,4 @@
-"""The sweep: hand on messages whose job was lost, and escalate cases past their deadline."""
+"""The sweep: hand on messages whose job was lost or whose retry is due, and escalate overdue cases."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import Flask
 
 from conversations.case_texts import CaseTexts
-from registry.cases import escalate_overdue
+from registry.escalation import escalate_overdue
 from registry.inbound import unprocessed_inbound
 from registry.outbox import release_stale_claims, stranded_sms
 from workers.queues import enqueue_inbound, enqueue_sms
@@ -39,9 +39,7 @@ def sweep(app: Flask) -> SweepReport:
     enqueue_sms(janela.queues, sms, policy.rq_retry)
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)
-    escalated = escalate_overdue(
-        janela.db, CaseTexts(), janela.settings.sms_policy, default_language=janela.settings.default_language
-    )
+    escalated = escalate_overdue(janela.db, janela.settings.services, CaseTexts())
     if sms or inbound:
         log.warning(
             "sweep handed on %s sms and %s inbound (%s stale claims)", len(sms), len(inbound), len(released)

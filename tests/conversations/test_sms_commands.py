@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 
 from conversations.sms_commands import SmsRouter, fold, parse
+from phonetext.encoding import measure_sms
 from registry.services import set_language
 
 KH = "+85512345678"
@@ -61,7 +62,7 @@ def test_a_known_number_is_answered_in_its_own_language(app: Flask) -> None:
 
 def test_programme_list_and_details(app: Flask) -> None:
     listing = router(app).route(KH, "PROGRAMAS").reply
-    assert listing.startswith("1 IDPoor (Cartão de Equidade)\n2 Pacote Familiar")
+    assert listing.startswith("1 IDPoor (Cartão de Equidade)\n2 Apoio a grávidas")
     assert listing.endswith("Envie PROGRAMA e um número para ver os detalhes.")
     details = router(app).route(KH, "programa 3").reply
     assert details.startswith("Bolsas de estudo\n")
@@ -91,7 +92,16 @@ def test_stop_and_start(app: Flask) -> None:
     assert router(app).route(KH, "START").opt_out is False
 
 
-def test_unknown_text_gets_the_help_with_an_apology(app: Flask) -> None:
+@pytest.mark.parametrize(
+    ("language", "reply"),
+    [
+        ("km", "សូមអភ័យទោស យើងមិនយល់ទេ។ ផ្ញើ ជំនួយ ដើម្បីមើលពាក្យបញ្ជា។"),
+        ("pt", "Desculpe, não percebemos. Envie AJUDA para ver os comandos."),
+        ("en", "Sorry, we did not understand. Send HELP for the commands."),
+    ],
+)
+def test_unknown_text_gets_one_short_sms_pointing_to_help(app: Flask, language: str, reply: str) -> None:
+    set_language(app.extensions["janela"].db, KH, language)
     decision = router(app).route(KH, "when is my payment")
-    assert decision.command == "unknown"
-    assert decision.reply.startswith("សូមអភ័យទោស យើងមិនយល់សាររបស់អ្នកទេ។\nពាក្យបញ្ជា janela៖")
+    assert (decision.command, decision.reply) == ("unknown", reply)
+    assert measure_sms(reply).segments == 1  # one SMS, not the whole help at the service's cost

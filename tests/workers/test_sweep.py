@@ -42,7 +42,7 @@ def test_redis_flushed_with_jobs_queued_loses_no_message(at_app: Flask, fake_at:
     assert (report.sms, report.inbound) == (3, 1)
     run_jobs(at_app)
     texts = fake_at.sent_to(KH)
-    assert sorted(texts[:3]) == ["message 0", "message 1", "message 2"] or len(texts) == 4
+    assert len(texts) == 4  # three queued messages and the reply to HELP, each once
     assert len([t for t in texts if t.startswith("message")]) == 3
     assert any(t.startswith("janela commands") for t in texts)
     assert sweep(at_app).sms == 0  # all settled: nothing more to hand on

@@ -1,0 +1,134 @@
+"""Filing a complaint or an appeal: one transaction writes the case, its first event and its SMS."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.areas import village_path
+from registry.case_types import (
+    CATEGORIES,
+    DEFAULT_ROUTE,
+    ROUTES,
+    CaseStatus,
+    CaseTexts,
+    Complaint,
+    area_at,
+    new_case_reference,
+    record_event,
+)
+from registry.db import utcnow
+from registry.errors import InvalidData
+from registry.idempotency import insert_once
+from registry.models import Area, Case, Programme
+from registry.notify import active_staff, alert_staff
+from registry.outbox import add_sms
+from registry.services import Db
+from registry.settings import ServiceSettings
+
+
+def file_complaint(
+    db: Db,
+    complaint: Complaint,
+    phone: str | None,
+    language: str,
+    idempotency_key: str,
+    texts: CaseTexts,
+    settings: ServiceSettings,
+    channel: str = "USSD",
+    confirm: bool = True,
+) -> str:
+    """File a complaint as a case routed by ROUTES; return its reference (the same on a retry).
+
+    idempotency_key names the request with who made it (registry.idempotency.request_key).
+    """
+    if complaint.category not in CATEGORIES:
+        raise InvalidData([f"unknown category {complaint.category!r}"])
+    reference, _ = insert_once(
+        db,
+        lambda session: reference_for_key(session, idempotency_key),
+        lambda session: file_complaint_in(
+            session, complaint, phone, language, idempotency_key, texts, settings, channel, confirm
+        ),
+    )
+    return reference
+
+
+def reference_for_key(session: Session, idempotency_key: str) -> str | None:
+    """Return the reference of the case an earlier request filed, if any."""
+    return session.scalar(select(Case.reference).where(Case.idempotency_key == idempotency_key))
+
+
+def file_complaint_in(
+    session: Session,
+    complaint: Complaint,
+    phone: str | None,
+    language: str,
+    idempotency_key: str,
+    texts: CaseTexts,
+    settings: ServiceSettings,
+    channel: str = "USSD",
+    confirm: bool = True,
+) -> str:
+    """File a complaint inside the caller's transaction; confirm=False when the caller replies itself."""
+    if complaint.category not in CATEGORIES:
+        raise InvalidData([f"unknown category {complaint.category!r}"])
+    village = session.scalar(select(Area).where(Area.code == complaint.village_code, Area.level == "village"))
+    if village is None:
+        raise InvalidData([f"unknown village {complaint.village_code!r}"])
+    route = ROUTES.get(complaint.category, DEFAULT_ROUTE)
+    desk = area_at(village, route.queue_level)
+    programme = (
+        session.scalar(select(Programme.id).where(Programme.code == complaint.programme_code))
+        if complaint.programme_code
+        else None
+    )
+    now = utcnow()
+    ack_due, resolve_due = settings.deadlines.due(complaint.category, now, settings.zone)
+    case = Case(
+        reference=new_case_reference(session, settings.reference_length),
+        kind="appeal" if complaint.category == "appeal" else "complaint",
+        status=str(CaseStatus.RECEIVED),
+        category=complaint.category,
+        village_id=village.id,
+        desk_id=desk.id,
+        programme_id=programme,
+        description=complaint.description,
+        anonymous=complaint.anonymous,
+        complainant_name=None if complaint.anonymous else complaint.name,
+        callback=complaint.callback and phone is not None,
+        citizen_phone=phone,
+        language=language,
+        ack_due_at=ack_due,
+        resolve_due_at=resolve_due,
+        idempotency_key=idempotency_key,
+        created_at=now,
+    )
+    session.add(case)
+    session.flush()
+    event = record_event(session, case, "filed", "citizen", phone=phone, note=f"complaint by {channel}")
+    if confirm and phone:
+        add_sms(
+            session,
+            phone,
+            language,
+            texts.received(language, case.reference),
+            "case_update",
+            settings.sms_policy,
+            idempotency_key=f"case:{case.reference}:event:{event.id}:citizen",
+        )
+    summary = (case.description or "")[:60]
+    place = village if route.queue_level == "commune" else desk
+    category = case.category or case.kind
+    alert_staff(
+        session,
+        active_staff(session, route.alert_roles, place.id),
+        lambda lang: texts.staff_alert(
+            lang, case.reference, category, summary, village_path(session, village.id, lang)
+        ),
+        "staff_alert",
+        f"case:{case.reference}:event:{event.id}:alert",
+        settings.sms_policy,
+        settings.default_language,
+    )
+    return case.reference

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from conversations.country import country_words
 from conversations.drafting import DraftFlow
 from conversations.i18n import N_
 from conversations.screens import Choice, Context, Do, Go, Invalid, View
@@ -22,18 +22,8 @@ def read_village_code(ctx: Context, text: str) -> dict[str, Any] | Invalid:
     """Accept the code of a village, as written on the village notice board."""
     village = find_area(ctx.db, text, ctx.language, level="village")
     if village is None:
-        return Invalid(
-            N_("No village has this code. Check the notice board, or go back and choose from the list.")
-        )
+        return Invalid(N_("No village has this code. Check the notice board."))
     return {"village": village.code}
-
-
-AREA_TITLES: Mapping[str, str] = {
-    "province": N_("Province"),
-    "district": N_("District"),
-    "commune": N_("Commune"),
-    "village": N_("Village"),
-}
 
 
 class AreaList:
@@ -53,7 +43,7 @@ class AreaList:
             for a in areas
         ]
         level = areas[0].level if areas else "province"
-        return View(ctx.t(AREA_TITLES[level]), choices)
+        return View(country_words(ctx.settings.country).level(level, ctx.language), choices)
 
     def _pick(self, code: str) -> Do:
         return Do(lambda ctx: self.flow.answer(ctx, village=code))

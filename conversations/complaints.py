@@ -14,9 +14,10 @@ from conversations.case_texts import CaseTexts, category_name
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Target, View
-from registry.areas import describe_village, find_area
-from registry.cases import CATEGORIES, Complaint, file_complaint
-from registry.preregistration import village_of_phone
+from registry.areas import describe_village, find_area, village_of_phone
+from registry.case_filing import file_complaint
+from registry.case_types import CATEGORIES, Complaint
+from registry.idempotency import request_key
 from registry.services import list_programmes
 
 STEPS = (
@@ -49,14 +50,26 @@ def keep(**values: Any) -> Do:
     return Do(lambda ctx: COMPLAINT.answer(ctx, **values))
 
 
+# Short names that fit one menu line; the full names go in SMS and on the desk.
+CATEGORY_LABELS: Mapping[str, str] = {
+    "payment_missing": N_("Payment missing"),
+    "wrong_amount": N_("Wrong amount"),
+    "excluded": N_("Excluded unfairly"),
+    "data_correction": N_("Correct my data"),
+    "misconduct": N_("Bribe or misconduct"),
+    "appeal": N_("Appeal"),
+    "other": N_("Other"),
+}
+
+
 class Categories:
     """What the complaint is about."""
 
     def view(self, ctx: Context) -> View:
-        """List the categories."""
+        """List the categories by their short names."""
         return View(
             ctx.t("What is your complaint about?"),
-            [Choice(category_name(ctx.t, c), keep(category=c)) for c in CATEGORIES],
+            [Choice(ctx.t(CATEGORY_LABELS.get(c, c)), keep(category=c)) for c in CATEGORIES],
         )
 
 
@@ -68,7 +81,7 @@ class Programmes:
         programmes = list_programmes(
             ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
         )
-        choices = [Choice(p.name, keep(programme=p.code)) for p in programmes]
+        choices = [Choice(p.label, keep(programme=p.code)) for p in programmes]
         choices.append(Choice(ctx.t("Not about one programme"), keep(programme="")))
         return View(ctx.t("Which programme?"), choices)
 
@@ -129,8 +142,18 @@ class Summary:
         if COMPLAINT.missing(current):
             return View(t("Some answers are missing."), [Choice(t("Continue"), Do(resume))])
         village = find_area(ctx.db, current["village"], ctx.language)
+        labels = {
+            p.code: p.label
+            for p in list_programmes(
+                ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
+            )
+        }
+        programme = current["programme"]
         lines = [
             category_name(t, current["category"]),
+            t("Programme: {name}", name=labels.get(programme, programme))
+            if programme
+            else t("Not about one programme"),
             f'"{current["description"]}"',
             t(
                 "Village: {village}",
@@ -168,12 +191,9 @@ def send(ctx: Context) -> Target:
         ),
         phone=ctx.phone,
         language=ctx.language,
-        idempotency_key=f"complaint:{ctx.session_id}",
+        idempotency_key=request_key("complaint", ctx.phone, ctx.session_id),
         texts=CaseTexts(),
-        policy=ctx.settings.sms_policy,
-        deadlines=ctx.settings.deadlines,
-        reference_length=ctx.settings.reference_length,
-        default_language=ctx.settings.default_language,
+        settings=ctx.settings.services,
     )
     COMPLAINT.forget(ctx)
     return Go("complaint_done", {"reference": reference})

@@ -17,10 +17,19 @@ class DraftStore:
         self.client = client
         self.ttl = ttl
 
+    @staticmethod
+    def key(flow: str, phone: str) -> str:
+        """Return the Redis key of a flow's draft for a phone."""
+        return KEY.format(flow, phone)
+
     def load(self, flow: str, phone: str) -> dict[str, Any]:
         """Return the draft, or an empty one."""
         raw = self.client.get(KEY.format(flow, phone))
         return json.loads(raw) if raw else {}
+
+    def exists(self, key: str) -> bool:
+        """Return True when a draft waits under key (see key())."""
+        return bool(self.client.exists(key))
 
     def save(self, flow: str, phone: str, draft: dict[str, Any]) -> None:
         """Store the draft and restart its time to live."""

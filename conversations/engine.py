@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from functools import cache
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from conversations import rendering
 from conversations.drafts import DraftStore
 from conversations.flows import LANGUAGE, MAIN, SCREENS
 from conversations.i18n import N_, Translator
-from conversations.paging import Footer, paginate
-from conversations.prereg import FLOW as PREREGISTRATION
+from conversations.resume import ResumeOffer, resume_offers
 from conversations.screens import (
     BACK,
     HOME,
@@ -37,20 +38,31 @@ from registry.errors import NotFound
 
 log = logging.getLogger(__name__)
 
-RESUME = "prereg_resume"
-INVALID_CHOICE = N_("Invalid choice. Try again.")
+INVALID_CHOICE = rendering.INVALID_CHOICE
+TOO_LONG = N_("That answer is too long. Try again, shorter.")
 GONE = N_("That item is no longer available.")
 MAX_INPUT = 160  # longer than any answer a screen asks for
 _LOCAL_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
 
 
-@dataclass(frozen=True)
-class Hop:
-    """One request of a USSD session, as any gateway adapter reports it."""
+class Hop(ABC):
+    """One request of a USSD session, as a gateway adapter reports it (never its wire format)."""
 
     session_id: str
     phone: str
-    inputs: tuple[str, ...]  # every input of the session so far, oldest first
+
+    @property
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """Identify this request's inputs, so that a repeated request is recognised."""
+
+    @abstractmethod
+    def dialled(self) -> tuple[tuple[str, ...], int]:
+        """Return the inputs that came with a new session's dial string, and the mark to keep."""
+
+    @abstractmethod
+    def inputs_after(self, seen: int) -> tuple[tuple[str, ...], int]:
+        """Return the person's inputs not yet acted on (after mark `seen`), and the new mark."""
 
 
 def normalise_input(raw: str) -> str | None:
@@ -66,6 +78,12 @@ def digest(inputs: Sequence[str]) -> str:
     return hashlib.sha256("\x1f".join(inputs).encode("utf-8", "replace")).hexdigest()[:32]
 
 
+@cache
+def translator(language: str) -> Translator:
+    """Return the one translator of a language: built once per process, not once per hop."""
+    return Translator(language)
+
+
 class Engine:
     """Answer USSD hops: load the session, act on the latest input, render the next screen."""
 
@@ -75,35 +93,45 @@ class Engine:
         db: sessionmaker[Session],
         settings: Settings,
         screens: Mapping[str, Screen] = SCREENS,
+        offers: Sequence[ResumeOffer] | None = None,
     ) -> None:
         self.store = SessionStore(client, settings.session_ttl)
         self.drafts = DraftStore(client, settings.draft_ttl)
         self.db = db
         self.settings = settings
         self.screens = screens
+        self.offers = tuple(resume_offers() if offers is None else offers)
 
     def handle(self, hop: Hop) -> Reply:
-        """Answer one hop; a repeated hop gets the same reply and repeats nothing."""
-        fingerprint = digest(hop.inputs)
-        with self.store.locked(hop.session_id):
-            state = self.store.load(hop.session_id)
-            if state and state.reply and state.digest == fingerprint:
+        """Answer one hop; a repeated hop gets the same reply and repeats nothing.
+
+        Two Redis round trips: one takes the session's lock and reads its state (and, for a new
+        session, whether a draft waits), one writes the new state and lets go of the lock.
+        """
+        probes = [DraftStore.key(offer.flow, hop.phone) for offer in self.offers]
+        opened = self.store.open(hop.session_id, probes)
+        state = opened.state
+        shown: tuple[View, Context] | None = None  # the view acted on, if it is still on screen
+        try:
+            if state and state.reply and state.digest == hop.fingerprint:
+                self.store.close(hop.session_id, opened, None)
                 return state.reply
             if state is None or state.ended:
-                state = self._start(hop)
+                # A session id used again after its end has no probes answered: ask now.
+                found = opened.found if state is None else [self.drafts.exists(p) for p in probes]
+                state = self._start(hop, found)
             else:
-                fresh = hop.inputs[state.seen :] if len(hop.inputs) > state.seen else hop.inputs[-1:]
-                self._act(hop.session_id, state, "*".join(fresh))
+                fresh, state.seen = hop.inputs_after(state.seen)
+                for raw in fresh:
+                    shown = self._act(hop.session_id, state, raw)
             self._replay_pending(hop.session_id, state)
-            reply = self._render(hop.session_id, state)
-            state.seen, state.digest, state.reply, state.ended = (
-                len(hop.inputs),
-                fingerprint,
-                reply,
-                reply.final,
-            )
-            self.store.save(hop.session_id, state)
-            return reply
+            reply = self._render(hop.session_id, state, shown)
+            state.digest, state.reply, state.ended = hop.fingerprint, reply, reply.final
+        except BaseException:
+            self.store.close(hop.session_id, opened, None)
+            raise
+        self.store.close(hop.session_id, opened, state)
+        return reply
 
     def language_for(self, phone: str) -> str:
         """Return the language to apologise in: the caller's if it can be read, else the default."""
@@ -113,7 +141,7 @@ class Engine:
             log.warning("could not read the caller's language", exc_info=True)
             return self.settings.default_language
 
-    def _start(self, hop: Hop) -> SessionState:
+    def _start(self, hop: Hop, drafts_found: Sequence[bool]) -> SessionState:
         language = services.get_language(self.db, hop.phone)
         if language not in self.settings.languages:
             language = None
@@ -121,12 +149,15 @@ class Engine:
             language = self.settings.languages[0]
         state = SessionState(hop.phone, language, [Frame(MAIN)])
         # Extra digits in the dial string (*384*123*1#) arrive as inputs of the first hop.
-        state.pending = list(hop.inputs)
+        dialled, state.seen = hop.dialled()
+        state.pending = list(dialled)
         if language is None:
             state.stack = [Frame(LANGUAGE)]
-        elif not state.pending and self.drafts.load(PREREGISTRATION, hop.phone):
+        elif not state.pending:
             # A call that dropped mid-way: offer to continue before anything else.
-            state.stack.append(Frame(RESUME))
+            waiting = [offer for offer, found in zip(self.offers, drafts_found, strict=False) if found]
+            if waiting:
+                state.stack.append(Frame(waiting[0].screen))
         return state
 
     def _replay_pending(self, session_id: str, state: SessionState) -> None:
@@ -140,45 +171,49 @@ class Engine:
         frame = state.stack[-1]
         language = state.language or self.settings.default_language
         return Context(
-            session_id, state, frame.params, Translator(language), self.db, self.settings, self.drafts
+            session_id, state, frame.params, translator(language), self.db, self.settings, self.drafts
         )
 
     def _view(self, session_id: str, state: SessionState) -> tuple[View, Context]:
         ctx = self._context(session_id, state)
         return self.screens[state.stack[-1].screen].view(ctx), ctx
 
-    def _act(self, session_id: str, state: SessionState, raw: str) -> None:
+    def _act(self, session_id: str, state: SessionState, raw: str) -> tuple[View, Context] | None:
+        """Act on one input; return the view still on screen when nothing changed but its page."""
         text = normalise_input(raw)
         frame = state.stack[-1]
         try:
             view, ctx = self._view(session_id, state)
         except NotFound:
             self._go_home(state, GONE)
-            return
+            return None
         if text == HOME:
             self._go_home(state)
-            return
+            return None
         if text == BACK and view.nav:
             if frame.page > 0:
                 frame.page -= 1
-            elif len(state.stack) > 1:
+                return view, ctx
+            if len(state.stack) > 1:
                 state.stack.pop()
-            return
-        if text == MORE and frame.page < len(self._pages(view, ctx, None)) - 1:
+                return None
+            return view, ctx
+        if text == MORE and frame.page < len(rendering.pages(view, ctx)) - 1:
             frame.page += 1
-            return
+            return view, ctx
         choice = view.choice_for(text) if text is not None else None
         if choice is not None:
             target: Target = choice.target
         elif view.prompt is not None and text:
             target = Do(lambda c: view.prompt(c, text))  # type: ignore[misc]
         else:
-            state.notice = INVALID_CHOICE
-            return
+            state.notice = TOO_LONG if text is None and view.prompt is not None else INVALID_CHOICE
+            return view, ctx
         try:
             self._follow(state, ctx, target)
         except NotFound:
             self._go_home(state, GONE)
+        return None
 
     def _follow(self, state: SessionState, ctx: Context, target: Target) -> None:
         while isinstance(target, Do):
@@ -186,6 +221,8 @@ class Engine:
         if isinstance(target, Home):
             self._go_home(state)
         elif isinstance(target, Go):
+            if target.close:
+                del state.stack[max(1, len(state.stack) - target.close) :]
             state.stack.append(Frame(target.screen, dict(target.params)))
         elif isinstance(target, Up):
             names = [frame.screen for frame in state.stack]
@@ -203,48 +240,16 @@ class Engine:
         state.stack = [Frame(MAIN if state.language else LANGUAGE)]
         state.notice = notice
 
-    def _pages(self, view: View, ctx: Context, notice: str | None) -> list[str]:
-        """Page a view so that every page, with its notice and navigation, fits the budget."""
-        footer = self._footer(view, ctx)
-        lines = view.body.split("\n")
-        choices = [f"{i} {choice.label}" for i, choice in enumerate(view.choices, start=1)]
-        if view.whole_lines:
-            lines, choices = [], lines + choices
-        return paginate(lines, choices, self.settings.budget.fits, footer, notice or "")
-
-    def _footer(self, view: View, ctx: Context) -> Footer:
-        """Return the navigation a view's pages end with."""
-        more = ctx.t("{more} More", more=MORE)
-        if view.final:
-            # A closing text too long for one screen pages like any other; its last page ends.
-            return Footer("", more)
-        nav = ctx.t("{back} Back {home} Home", back=BACK, home=HOME) if view.nav else ""
-        return Footer(nav, "\n".join(filter(None, [more, nav])))
-
-    def _render(self, session_id: str, state: SessionState) -> Reply:
+    def _render(
+        self, session_id: str, state: SessionState, shown: tuple[View, Context] | None = None
+    ) -> Reply:
+        """Render the screen on top of the stack, once: reuse the view acted on if it is still there."""
         try:
-            view, ctx = self._view(session_id, state)
+            view, ctx = shown or self._view(session_id, state)
         except NotFound:
             self._go_home(state, GONE)
             view, ctx = self._view(session_id, state)
-        pages = self._pages(view, ctx, None)
         frame = state.stack[-1]
-        frame.page = min(frame.page, len(pages) - 1)
-        page = pages[frame.page]
-        if state.notice:
-            page = self._with_notice(view, ctx, ctx.t(state.notice), page, frame.page)
-            state.notice = None
-        return Reply(page, view.final and frame.page == len(pages) - 1)
-
-    def _with_notice(self, view: View, ctx: Context, notice: str, page: str, index: int) -> str:
-        """Put the reason above the page the person was on, re-paging only if it must."""
-        if self.settings.budget.fits(f"{notice}\n{page}"):
-            return f"{notice}\n{page}"
-        noticed = self._pages(view, ctx, notice)
-        if not all(self.settings.budget.fits(p) for p in noticed):
-            # Too long to head every page: the reason comes first, as the start of the screen.
-            reason_first = replace(view, body=f"{notice}\n{view.body}")
-            return self._pages(reason_first, ctx, None)[0]
-        # Show the re-paged page on which the page the person was on begins.
-        start = page.split("\n", 1)[0][:12]
-        return next((p for p in noticed if start in p), noticed[min(index, len(noticed) - 1)])
+        text, frame.page, final = rendering.screen(view, ctx, frame.page, state.notice)
+        state.notice = None
+        return Reply(text, final)

@@ -74,7 +74,7 @@ class ProgrammeList:
         )
         if not programmes:
             return View(ctx.t("No programmes are listed yet."))
-        choices = [Choice(p.name, Go("programme", {"code": p.code})) for p in programmes]
+        choices = [Choice(p.label, Go("programme", {"code": p.code})) for p in programmes]
         return View(ctx.t("Programmes"), choices)
 
 

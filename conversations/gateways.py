@@ -4,14 +4,47 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from conversations.engine import Hop
+from conversations.engine import Hop, digest
 from conversations.errors import BadCallback
 from conversations.session import Reply
 from registry.errors import InvalidData
 from registry.phones import normalise_phone
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class AtHop(Hop):
+    """A hop of Africa's Talking: its `text` is every input of the session so far, joined by `*`."""
+
+    session_id: str
+    phone: str
+    text: str
+
+    @property
+    def fingerprint(self) -> str:
+        """Identify the cumulative text: AT repeats a request with the same text."""
+        return digest(self._parts())
+
+    def _parts(self) -> tuple[str, ...]:
+        return tuple(self.text.split("*")) if self.text else ()
+
+    def dialled(self) -> tuple[tuple[str, ...], int]:
+        """Return the extra digits of the dial string: *384*123*2*1# arrives as "2*1", two choices."""
+        parts = self._parts()
+        return parts, len(parts)
+
+    def inputs_after(self, seen: int) -> tuple[tuple[str, ...], int]:
+        """Return the one new input, rejoining any `*` the person typed in it."""
+        parts = self._parts()
+        if not parts:
+            return (), 0
+        if len(parts) > seen:
+            return ("*".join(parts[seen:]),), len(parts)
+        # AT sent no more parts than before (a gateway oddity): act on its last one, as typed.
+        return parts[-1:], len(parts)
 
 
 class AfricasTalkingUssd:
@@ -33,9 +66,7 @@ class AfricasTalkingUssd:
             phone = normalise_phone(form.get("phoneNumber") or "", self.country)
         except InvalidData as exc:
             raise BadCallback("phoneNumber is missing or malformed") from exc
-        text = form.get("text") or ""
-        inputs = tuple(text.split("*")) if text else ()
-        return Hop(session_id, phone, inputs)
+        return AtHop(session_id, phone, form.get("text") or "")
 
     @staticmethod
     def service_code(form: Mapping[str, str]) -> str:

@@ -16,6 +16,9 @@ from babel.numbers import format_decimal
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
+# The locale each language's dates are written in: the countries janela serves (not Brazil's pt).
+DATE_LOCALES = {"pt": "pt_MZ", "km": "km_KH", "en": "en"}
+
 # Each language's name written in that language, for the language menu.
 NATIVE_NAMES = {"km": "ខ្មែរ", "pt": "Português", "en": "English"}
 
@@ -66,4 +69,5 @@ class Translator:
 
     def date(self, value: date) -> str:
         """Format a date the way this language writes it, with the month unambiguous."""
-        return babel_format_date(value, format="medium", locale=Locale.parse(self.language))
+        locale = Locale.parse(DATE_LOCALES.get(self.language, self.language))
+        return babel_format_date(value, format="d MMM y", locale=locale)

@@ -1,54 +1,64 @@
 """My ID and status: an ID with its holder's year of birth, a request by reference, a forgotten ID.
 
 Tries are counted per phone and per ID in Redis: after LOOKUP_MAX_FAILURES failures in a day,
-further tries are refused until the day is over, so IDs cannot be tried at random.
+further tries are refused until the day is over (the local day, in TIMEZONE), so IDs cannot be
+tried at random.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import redis
 
 from conversations.case_texts import category_name, ids_sms, status_name
+from conversations.country import country_words
 from conversations.i18n import N_
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Target, View
 from registry.cases import case_status_for
+from registry.clock import end_of_local_day, local_date, local_today
+from registry.db import utcnow
 from registry.idlookup import find_holder, record_lookup, send_ids_to_phone
 from registry.references import is_valid
 
-KEYS = ("janela:lookup:phone:{}", "janela:lookup:id:{}")
-DAY = 86400
+KEYS = ("janela:lookup:phone:{}:{}", "janela:lookup:id:{}:{}")
 
 
 class LookupGuard:
-    """Count failed lookups per phone and per ID for a day, and lock after too many."""
+    """Count failed lookups per phone and per ID for a local day, and lock after too many."""
 
-    def __init__(self, client: redis.Redis, max_failures: int) -> None:
+    def __init__(self, client: redis.Redis, max_failures: int, zone: ZoneInfo) -> None:
         self.client = client
         self.max_failures = max_failures
+        self.zone = zone
 
-    def _keys(self, phone: str, sp_id: str) -> list[str]:
-        return [KEYS[0].format(phone), KEYS[1].format(sp_id)]
+    def _keys(self, phone: str, sp_id: str, now: datetime | None) -> list[str]:
+        day = local_today(self.zone, now).isoformat()
+        return [KEYS[0].format(phone, day), KEYS[1].format(sp_id, day)]
 
-    def locked(self, phone: str, sp_id: str) -> bool:
+    def locked(self, phone: str, sp_id: str, now: datetime | None = None) -> bool:
         """Return True when the phone or the ID has used up its tries for the day."""
-        counts = self.client.mget(self._keys(phone, sp_id))
+        counts = self.client.mget(self._keys(phone, sp_id, now))
         return any(int(c or 0) >= self.max_failures for c in counts)
 
-    def fail(self, phone: str, sp_id: str) -> bool:
+    def fail(self, phone: str, sp_id: str, now: datetime | None = None) -> bool:
         """Count a failure against both; return True when that locks further tries."""
+        now = now or utcnow()
+        # The count is of this local day: it is gone when the day is over where people live.
+        day_over = end_of_local_day(now, self.zone)
         pipe = self.client.pipeline()
-        for key in self._keys(phone, sp_id):
-            pipe.set(key, 0, ex=DAY, nx=True)  # the day starts at the first failure
+        for key in self._keys(phone, sp_id, now):
             pipe.incr(key)
+            pipe.expireat(key, day_over)
         results = pipe.execute()
-        return max(results[1], results[3]) >= self.max_failures
+        return max(results[0], results[2]) >= self.max_failures
 
 
 def guard(ctx: Context) -> LookupGuard:
     """Return the lookup guard of this deployment."""
-    return LookupGuard(ctx.drafts.client, ctx.settings.lookup_max_failures)
+    return LookupGuard(ctx.drafts.client, ctx.settings.lookup_max_failures, ctx.settings.zone)
 
 
 def read_id(ctx: Context, text: str) -> Target:
@@ -78,7 +88,8 @@ def read_year(ctx: Context, text: str) -> Target:
             return Go("id_locked")
         return Invalid(N_("The ID and the year do not match. Try again."))
     record_lookup(ctx.db, ctx.phone, sp_id, "found")
-    return Go("id_holder", {"sp_id": sp_id, "year": str(year)})
+    # Back from the result skips both questions: a year typed again would cost a try.
+    return Go("id_holder", {"sp_id": sp_id, "year": str(year)}, close=2)
 
 
 class Holder:
@@ -136,9 +147,11 @@ class CaseStatus:
                 kind=category_name(t, case.category or case.kind),
             ),
             t("Status: {status}", status=status_name(t, case.status)),
-            t("Filed on {date}", date=t.date(case.created_at.date())),
+            t("Filed on {date}", date=t.date(local_date(case.created_at, ctx.settings.zone))),
         ]
-        if case.escalated:
+        if case.escalated and case.desk_level == "province":
+            lines.append(t("The province office is handling it."))
+        elif case.escalated:
             lines.append(t("The district office is handling it."))
         return View("\n".join(lines))
 
@@ -157,8 +170,9 @@ class Message:
         self.final = final
 
     def view(self, ctx: Context) -> View:
-        """Show the message."""
-        return View(ctx.t(self.text), final=self.final)
+        """Show the message, in the country's words."""
+        words = country_words(ctx.settings.country)
+        return View(ctx.t(self.text, desk=words.word(words.desk, ctx.language)), final=self.final)
 
 
 class Prompt:
@@ -194,9 +208,7 @@ SCREENS: Mapping[str, Screen] = {
     "id_enter": Prompt(N_("Your social-protection ID (on your card):"), read_id),
     "id_year": Prompt(N_("Year of birth of the ID holder:"), read_year),
     "id_holder": Holder(),
-    "id_locked": Message(
-        N_("Too many tries today. Try again tomorrow, or ask your commune desk."), final=True
-    ),
+    "id_locked": Message(N_("Too many tries today. Try again tomorrow, or ask {desk}."), final=True),
     "id_forgot_sent": Message(
         N_("If this phone is registered on your household, your ID will arrive by SMS."), final=True
     ),

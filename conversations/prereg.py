@@ -12,12 +12,16 @@ from datetime import date, datetime
 from typing import Any
 
 from conversations.answers import AreaList, read_name, read_village_code
+from conversations.country import country_words
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_, Translator
+from conversations.resume import offer_resume
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Stay, Target, View
 from registry.areas import describe_village, find_area
+from registry.clock import local_today
 from registry.db import utcnow
 from registry.errors import InvalidData
+from registry.idempotency import request_key
 from registry.phones import normalise_phone
 from registry.preregistration import Declaration, submit_preregistration
 from registry.services import list_programmes
@@ -44,6 +48,7 @@ SEXES: Mapping[str, str] = {"F": N_("Female"), "M": N_("Male")}
 PREREG = DraftFlow(
     FLOW, STEPS, SUMMARY, skip=lambda current, field: field == "phone" and current.get("for") != "villager"
 )
+offer_resume(FLOW, "prereg_resume")
 
 
 def open_preregistration(ctx: Context) -> Target:
@@ -115,10 +120,12 @@ class Consent:
 
     def view(self, ctx: Context) -> View:
         """Explain, then ask."""
+        words = country_words(ctx.settings.country)
         return View(
             ctx.t(
-                "Your answers go to your commune desk and social-protection staff, only to check "
-                "which programmes you can get. Do you agree?"
+                "Your answers go to {desk} and social-protection staff, only to check "
+                "which programmes you can get. Do you agree?",
+                desk=words.word(words.desk, ctx.language),
             ),
             [Choice(ctx.t("I agree"), Do(agree)), Choice(ctx.t("I do not agree"), Go("prereg_declined"))],
         )
@@ -146,7 +153,7 @@ def no_phone(ctx: Context) -> Target:
     return PREREG.answer(ctx, phone="")
 
 
-def read_date(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
+def read_date(ctx: Context, text: str) -> dict[str, Any] | Invalid:
     """Accept a date of birth written DDMMYYYY, in the past and within 120 years."""
     digits = text.replace("/", "").replace(".", "").replace("-", "").replace(" ", "")
     if len(digits) != 8 or not digits.isdigit():
@@ -155,15 +162,15 @@ def read_date(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
         born = date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
     except ValueError:
         return Invalid(N_("That date does not exist. Try again."))
-    today = utcnow().date()
+    today = local_today(ctx.settings.zone)  # a baby born this morning in Phnom Penh is born today
     if born > today or born.year < today.year - 120:
         return Invalid(N_("That date cannot be a date of birth. Try again."))
     return {"birth_date": born.isoformat(), "birth_year": born.year}
 
 
-def read_year(_ctx: Context, text: str) -> dict[str, Any] | Invalid:
+def read_year(ctx: Context, text: str) -> dict[str, Any] | Invalid:
     """Accept a year of birth within the last 120 years."""
-    this_year = utcnow().year
+    this_year = local_today(ctx.settings.zone).year
     if not (len(text) == 4 and text.isdigit() and this_year - 120 <= int(text) <= this_year):
         return Invalid(N_("Type a year of 4 digits, e.g. 1987."))
     return {"birth_year": int(text), "birth_date": None}
@@ -202,7 +209,7 @@ class Village:
         if chief is not None and chief.area_code:
             name = describe_village(ctx.db, chief.area_id or 0, ctx.language)
             choices.append(Choice(name, choose(village=chief.area_code)))
-        return View(ctx.t("Village"), choices)
+        return View(country_words(ctx.settings.country).level("village", ctx.language), choices)
 
 
 def toggle(code: str) -> Do:
@@ -231,7 +238,7 @@ class ProgrammeChoice:
         programmes = list_programmes(
             ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
         )
-        choices = [Choice(("*" if p.code in chosen else "") + p.name, toggle(p.code)) for p in programmes]
+        choices = [Choice(("*" if p.code in chosen else "") + p.label, toggle(p.code)) for p in programmes]
         choices.append(Choice(ctx.t("Done"), Do(programmes_done)))
         return View(ctx.t("Programmes you want (choose, then Done):"), choices)
 
@@ -253,7 +260,7 @@ class Summary:
             return View(ctx.t("Some answers are missing."), [Choice(ctx.t("Continue"), Do(resume))])
         t = ctx.t
         names = {
-            p.code: p.name
+            p.code: p.label
             for p in list_programmes(
                 ctx.db, ctx.settings.country, ctx.language, ctx.settings.default_language
             )
@@ -268,7 +275,11 @@ class Summary:
             t("Name: {name}", name=current["name"]),
             t("Sex: {sex}", sex=sex),
             t("Born: {born}", born=birth_text(t, current)),
-            t("Village: {village}", village=describe_village(ctx.db, village.id, ctx.language)),
+            t(
+                "{label}: {value}",
+                label=country_words(ctx.settings.country).level("village", ctx.language),
+                value=describe_village(ctx.db, village.id, ctx.language),
+            ),
             t("Household: {size}", size=t.number(current["size"])),
             t("Programmes: {names}", names=wanted),
         ]
@@ -300,15 +311,19 @@ class Change:
 
 
 class Texts:
-    """The SMS a pre-registration sends, in the reader's language."""
+    """The SMS a pre-registration sends, in the reader's language and the country's words."""
+
+    def __init__(self, country: str = "KH") -> None:
+        self.words = country_words(country)
 
     def confirmation(self, language: str, reference: str, possible_duplicate: bool) -> str:
         """The citizen's confirmation."""
         t = Translator(language)
         text = t(
             "janela: your pre-registration was received. Reference: {reference}. "
-            "The commune desk will contact you.",
+            "{desk_subject} will contact you.",
             reference=reference,
+            desk_subject=self.words.word(self.words.desk_subject, language),
         )
         if possible_duplicate:
             text += " " + t(
@@ -321,7 +336,8 @@ class Texts:
         t = Translator(language)
         return t(
             "janela: new pre-registration {reference} in {village}: {name}, household of {size}. "
-            "It is queued at the commune desk.",
+            "{desk_subject} has it in its queue.",
+            desk_subject=self.words.word(self.words.desk_subject, language),
             reference=reference,
             village=village,
             name=name,
@@ -350,12 +366,10 @@ def submit(ctx: Context) -> Target:
         declared,
         language=ctx.language,
         consent_at=datetime.fromisoformat(current["consent_at"]),
-        idempotency_key=f"prereg:{ctx.session_id}",
-        texts=Texts(),
-        policy=ctx.settings.sms_policy,
+        idempotency_key=request_key("prereg", ctx.phone, ctx.session_id),
+        texts=Texts(ctx.settings.country),
+        settings=ctx.settings.services,
         assisted_by_id=current.get("assisted_by") if for_villager else None,
-        reference_length=ctx.settings.reference_length,
-        default_language=ctx.settings.default_language,
     )
     ctx.drafts.delete(FLOW, ctx.phone)
     sms = "1" if declared.phone else "0"

@@ -25,6 +25,7 @@ class Go:
 
     screen: str
     params: Mapping[str, str] = field(default_factory=dict)
+    close: int = 0  # screens to close first, so that back skips them (a question already spent)
 
 
 @dataclass(frozen=True)

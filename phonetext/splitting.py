@@ -88,8 +88,45 @@ def split_head(text: str, fits: Callable[[str], bool], words_only: bool = False)
     return text[:cut].rstrip(_SPACES), text[cut:].lstrip(_SPACES)
 
 
+def split_tail(text: str, fits: Callable[[str], bool]) -> tuple[str, str]:
+    """Split text into a head and the longest tail that fits, cut only between words.
+
+    Returns (text, "") when no tail that begins a word fits.
+    """
+    if fits(text):
+        return "", text
+    words = word_breaks(text)
+    cuts = [
+        i
+        for i in range(1, len(text))
+        if (i in words or text[i - 1] in _SPACES) and text[i] not in _SPACES and can_break_before(text, i)
+    ]
+    # A shorter tail never fits worse, so the first cut whose tail fits is found by bisection.
+    low, high = 0, len(cuts)
+    while low < high:
+        middle = (low + high) // 2
+        if fits(text[cuts[middle] :]):
+            high = middle
+        else:
+            low = middle + 1
+    if low == len(cuts):
+        return text, ""
+    cut = cuts[low]
+    return text[:cut].rstrip(_SPACES), text[cut:]
+
+
+# Where a sentence ends: Latin punctuation, and Khmer's khan (។) and bariyosan (៕).
+_SENTENCE_ENDS = (".", "!", "?", "\u17d4", "\u17d5")
+# A better break is "near" when it keeps at least this share of what could fit.
+_NEAR = 0.5
+
+
 def split_sms(text: str, max_segments: int) -> list[str]:
-    """Cut text into messages of at most max_segments segments each, between words."""
+    """Cut text into messages of at most max_segments segments each, where a reader expects it.
+
+    At a line break, else at the end of a sentence, else between words (Khmer: ICU word
+    boundaries), whenever such a break keeps at least half of what would fit.
+    """
 
     def fits(part: str) -> bool:
         return measure_sms(part).segments <= max_segments
@@ -97,6 +134,25 @@ def split_sms(text: str, max_segments: int) -> list[str]:
     parts: list[str] = []
     rest = text
     while rest:
-        head, rest = split_head(rest, fits)
-        parts.append(head)
-    return parts
+        head, tail = split_head(rest, fits)
+        if tail:
+            head = _better_cut(head)
+            tail = rest[len(head) :]
+        parts.append(head.rstrip())
+        rest = tail.lstrip(" \n" + ZWSP)
+    return [part for part in parts if part]
+
+
+def _better_cut(head: str) -> str:
+    """Shorten a head that fits to end at a line break or a sentence's end, when one is near."""
+    floor = int(len(head) * _NEAR)
+    line = head.rfind("\n")
+    if line >= floor and line > 0:
+        return head[:line]
+    ends = [head.rfind(mark + " ") for mark in _SENTENCE_ENDS] + [
+        head.rfind(mark) for mark in ("\u17d4", "\u17d5")
+    ]
+    sentence = max(ends)
+    if sentence >= floor and sentence > 0:
+        return head[: sentence + 1]
+    return head

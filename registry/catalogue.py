@@ -11,14 +11,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from phonetext.encoding import units
 from registry.errors import InvalidData
 from registry.models import PROGRAMME_FIELDS, Programme, ProgrammeText
 from registry.services import Db
+from registry.versions import CATALOGUE, bump
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REQUIRED_LANGUAGES = ("km", "pt", "en")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _KHMER = re.compile("[\u1780-\u17ff]")
+# A menu line on a basic phone: a programme's label (or its name, when it has none) must fit.
+LABEL_MAX_UNITS = 24
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,30 @@ def _check(data: Any) -> list[str]:
                     problems.append(f"{where}: {field} km text is not in Khmer script")
                 elif field == "name" and len(value) > 200:
                     problems.append(f"{where}: name {lang} is longer than 200 characters")
+        problems += _check_label(where, item)
+    return problems
+
+
+def _check_label(where: str, item: dict[str, Any]) -> list[str]:
+    """A short label, per language, must fit one menu line; without one, the name must."""
+    labels = item.get("label", {})
+    if not isinstance(labels, dict):
+        return [f"{where}: label must give the short name per language"]
+    problems = []
+    for lang in REQUIRED_LANGUAGES:
+        label = labels.get(lang)
+        name = item.get("name", {}).get(lang) if isinstance(item.get("name"), dict) else None
+        shown = label if label is not None else name
+        if label is not None and not (isinstance(label, str) and label.strip()):
+            problems.append(f"{where}: label {lang} is empty")
+        elif isinstance(shown, str) and units(shown.strip()) > LABEL_MAX_UNITS:
+            what = "label" if label is not None else "name (give a shorter label)"
+            problems.append(
+                f"{where}: {what} {lang} is {units(shown.strip())} units, more than one menu line "
+                f"({LABEL_MAX_UNITS})"
+            )
+        if isinstance(shown, str) and ": " in shown:
+            problems.append(f"{where}: label {lang} must not hold a colon (a menu line is one phrase)")
     return problems
 
 
@@ -111,6 +139,7 @@ def import_catalogue(db: Db, path: Path) -> ImportResult:
             else:
                 unchanged += 1
             _apply(programme, item, position, dry_run=False)
+        bump(session, CATALOGUE)
     return ImportResult(country, created, updated, unchanged)
 
 
@@ -122,6 +151,7 @@ def _apply(programme: Programme, item: dict[str, Any], position: int, dry_run: b
     for lang in REQUIRED_LANGUAGES:
         text = programme.text(lang)
         wanted = {field: item[field][lang].strip() for field in PROGRAMME_FIELDS}
+        wanted["label"] = item.get("label", {}).get(lang, "").strip()
         if text is None:
             changed = True
             if not dry_run:

@@ -16,7 +16,11 @@ def test_simulator_page_is_self_contained(client: FlaskClient) -> None:
     assert "+85512345678" in html and "*384*123#" in html
     # No external assets: a slow laptop or a closed network still gets the whole page.
     assert not re.search(r'(src|href)="https?://', html)
-    assert "<link" not in html
+    # The only link is the favicon, drawn inline.
+    assert re.findall(r"<link[^>]*>", html) == [
+        m for m in re.findall(r"<link[^>]*>", html) if 'href="data:' in m
+    ]
+    assert 'rel="icon"' in html
 
 
 def test_simulator_lists_the_sms_a_number_received(app: Flask, client: FlaskClient) -> None:

@@ -28,9 +28,10 @@ def test_first_dial_asks_for_the_language_each_in_its_own_words(client: FlaskCli
 def test_language_choice_is_remembered_for_the_number(app: Flask, client: FlaskClient) -> None:
     phone = Phone(client, KH)
     phone.dial()
-    assert phone.send("2").startswith("Apoio social\n1 Programas")
+    # The accents would cost the main menu a second page: it is written in GSM-7 letters.
+    assert phone.send("2").startswith("Proteccao social\n1 Programas")
     again = Phone(client, KH).dial()
-    assert again.startswith("Apoio social\n1 Programas")
+    assert again.startswith("Proteccao social\n1 Programas")
     with app.extensions["janela"].db() as session:
         assert session.scalar(select(Contact.language).where(Contact.phone == KH)) == "pt"
 
@@ -40,7 +41,7 @@ def test_language_can_be_changed_from_the_main_menu(app: Flask, client: FlaskCli
     phone = Phone(client, KH)
     assert phone.dial().startswith("គាំពារសង្គម")
     assert phone.send("5").startswith("ភាសា / Idioma / Language")
-    assert "0 ថយ 00 ដើម" in phone.screen  # from the menu the person may go back
+    assert phone.screen.endswith("\n0 ថយ")  # from the menu the person may go back (home is back)
     assert phone.send("3").startswith("Social protection\n1 Programmes")
     assert Phone(client, KH).dial().startswith("Social protection")
 
@@ -75,7 +76,7 @@ def test_browse_programmes_read_a_section_page_by_page(app: Flask, client: Flask
     set_language(app.extensions["janela"].db, KH, "km")
     phone = Phone(client, KH)
     phone.dial()
-    assert phone.send("1").startswith("កម្មវិធី\n1 ប័ណ្ណសមធម៌ (IDPoor)")
+    assert phone.send("1").startswith("កម្មវិធី\n1 ប័ណ្ណសមធម៌\n2 ")
     phone.send("1")
     assert phone.screen.startswith("ប័ណ្ណសមធម៌ (IDPoor)\n1 សង្ខេប")
     text = phone.send("2")
@@ -98,7 +99,7 @@ def test_back_and_home_work_everywhere(app: Flask, client: FlaskClient) -> None:
     home = phone.dial()
     programmes = phone.send("1")
     programme = phone.send("2")
-    assert programme.startswith("Family Package")
+    assert programme.startswith("Cash for pregnant women")
     assert phone.send("3").startswith("Benefits\n")
     assert phone.send("0") == programme
     assert phone.send("0") == programmes
@@ -113,7 +114,8 @@ def test_invalid_choice_reshows_the_screen_with_a_reason(app: Flask, client: Fla
     menu = phone.dial()
     for nonsense in ("9", "abc", "", "*", "#", "1 2", "-1", "٣", "0", "98" * 100):
         screen = phone.send(nonsense)
-        assert screen.startswith("Opção inválida. Tente de novo.\n"), (nonsense, screen)
+        assert screen.startswith("Opcao invalida.\n"), (nonsense, screen)
+        assert screen.endswith(menu.split("\n", 1)[1]), "every option stays on the re-prompt"
         assert_fits(screen)
         assert not phone.ended
     assert phone.send("1").startswith("Programas")
@@ -125,7 +127,7 @@ def test_khmer_digits_and_a_trailing_hash_are_understood(app: Flask, client: Fla
     phone = Phone(client, KH)
     phone.dial()
     assert phone.send("១").startswith("កម្មវិធី")
-    assert phone.send(" 2# ").startswith("កញ្ចប់គ្រួសារ")
+    assert phone.send(" 2# ").startswith("ប្រាក់ឧបត្ថម្ភស្ត្រីមានផ្ទៃពោះ")
 
 
 def test_dial_string_with_extra_digits_jumps_to_the_item(app: Flask, client: FlaskClient) -> None:
@@ -134,7 +136,7 @@ def test_dial_string_with_extra_digits_jumps_to_the_item(app: Flask, client: Fla
     assert phone.dial("1").startswith("Programmes\n1 IDPoor")
     assert phone.send("1").startswith("IDPoor (Equity Card)")
     deep = Phone(client, KH).dial("1", "3", "2")
-    assert deep.startswith("Who can get it\nStudents") or deep.startswith("Who can get it\nPrimary")
+    assert deep.startswith("Who can get it\nPrimary and lower-secondary students from IDPoor households")
 
 
 def test_dial_shortcut_from_a_new_number_asks_language_then_jumps(client: FlaskClient) -> None:
@@ -182,7 +184,7 @@ def test_programme_sms_is_in_the_callers_language(app: Flask, client: FlaskClien
     set_language(app.extensions["janela"].db, KH, "km")
     phone = Phone(client, KH)
     phone.dial("1", "6", "5")
-    assert phone.screen.startswith("មូលនិធិសមធម៌សុខាភិបាល នឹងផ្ញើជូនអ្នកតាមសារ SMS")
+    assert phone.screen.startswith("យើងនឹងផ្ញើ មូលនិធិសមធម៌សុខាភិបាល ជូនអ្នកតាមសារ SMS")
     messages = outbox(app)
     assert all(m.language == "km" and m.encoding == "UCS-2" and m.segments <= 3 for m in messages)
     assert "របៀបដាក់ពាក្យ៖ បង្ហាញប័ណ្ណសមធម៌" in "".join(m.body for m in messages)
@@ -195,7 +197,7 @@ def test_an_expired_session_starts_cleanly(app: Flask, client: FlaskClient, redi
     phone.send("1")
     redis_client.delete(*redis_client.keys("janela:ussd:session:*"))
     # The gateway still sends the whole history; it is replayed from the top.
-    assert phone.send("2").startswith("Family Package")
+    assert phone.send("2").startswith("Cash for pregnant women")
 
 
 def test_two_people_do_not_share_sessions(app: Flask, client: FlaskClient) -> None:
@@ -213,6 +215,7 @@ def test_two_people_do_not_share_sessions(app: Flask, client: FlaskClient) -> No
 
 def test_a_removed_programme_sends_the_person_home_politely(app: Flask, client: FlaskClient) -> None:
     from registry.models import Programme
+    from registry.versions import CATALOGUE, bump
 
     db = app.extensions["janela"].db
     set_language(db, KH, "en")
@@ -222,13 +225,15 @@ def test_a_removed_programme_sends_the_person_home_politely(app: Flask, client: 
     phone.send("1")
     with db.begin() as session:
         session.scalar(select(Programme).where(Programme.code == "idpoor")).active = False
+        bump(session, CATALOGUE)  # whatever changes the catalogue says so, as the import does
     screen = phone.send("1")
     assert screen.startswith("That item is no longer available.\nSocial protection")
 
 
 def test_a_closing_text_too_long_for_one_screen_pages_and_ends_on_its_last_page(app: Flask) -> None:
-    from conversations.engine import Engine, Hop
+    from conversations.engine import Engine
     from conversations.flows import SCREENS
+    from conversations.gateways import AtHop
     from conversations.screens import Choice, Go, View
 
     class Long:
@@ -246,7 +251,7 @@ def test_a_closing_text_too_long_for_one_screen_pages_and_ends_on_its_last_page(
     replies = []
     for key in ("1", "98", "98", "98", "98"):
         inputs.append(key)
-        reply = engine.handle(Hop("long-1", KH, tuple(inputs)))
+        reply = engine.handle(AtHop("long-1", KH, "*".join(inputs)))
         replies.append(reply)
         if reply.final:
             break

@@ -1,4 +1,4 @@
-from conversations.paging import Footer, paginate
+from conversations.paging import Footer, lay_out, paginate
 from phonetext.encoding import Budget
 
 FOOTER = Footer(last="0 Back 00 Home", more="98 More\n0 Back 00 Home")
@@ -22,7 +22,8 @@ def test_long_list_pages_and_keeps_every_choice_whole() -> None:
     assert all(p.endswith("98 More\n0 Back 00 Home") for p in pages[:-1])
     assert pages[-1].endswith("\n0 Back 00 Home") and "98 More" not in pages[-1]
     shown = [line for p in pages for line in content(p)]
-    assert shown == ["Programmes", *choices]
+    assert list(dict.fromkeys(shown)) == ["Programmes", *choices]  # a lone last option repeats one
+    assert all(len([x for x in content(p) if x[0].isdigit()]) >= 2 for p in pages)
 
 
 def test_long_text_is_cut_to_fill_pages_and_nothing_is_lost() -> None:
@@ -35,9 +36,23 @@ def test_long_text_is_cut_to_fill_pages_and_nothing_is_lost() -> None:
     assert "1 Send by SMS" in pages[-1]
 
 
-def test_header_stands_on_every_page() -> None:
-    pages = paginate(["x " * 100], [], Budget(max_gsm7=50).fits, FOOTER, header="Invalid choice.")
-    assert all(p.startswith("Invalid choice.\n") for p in pages)
+def test_a_menu_page_shows_its_question_with_at_least_two_options() -> None:
+    question = " ".join(f"word{i}" for i in range(40)) + " Do you agree?"
+    budget = Budget(max_gsm7=90)
+    pages = paginate([question], ["1 I agree", "2 I do not agree"], budget.fits, FOOTER)
+    assert len(pages) > 1 and all(budget.fits(p) for p in pages)
+    assert "Do you agree?" in pages[-1] and "1 I agree" in pages[-1] and "2 I do not agree" in pages[-1]
+    words = " ".join(line for p in pages for line in content(p) if not line[0].isdigit()).split()
+    assert words == question.split()
+
+
+def test_every_menu_page_leaves_room_for_the_reason_of_a_reprompt() -> None:
+    budget = Budget(max_gsm7=90)
+    choices = [f"{i} Option {i}" for i in range(1, 9)]
+    pages = lay_out(["Pick"], choices, budget.fits, FOOTER, reason="Invalid choice. Try again.")
+    for page in pages:
+        again = page.with_reason("Invalid choice. Try again.", budget.fits)
+        assert budget.fits(again.text) and again.choices == page.choices
 
 
 def test_khmer_text_pages_within_the_ucs2_budget() -> None:
@@ -61,6 +76,6 @@ def test_a_line_is_not_cut_inside_a_word_when_the_page_has_other_lines() -> None
     assert any(line.startswith("Estado: recebido") for page in pages for line in page.split("\n"))
 
 
-def test_a_header_that_leaves_no_room_still_returns_a_page() -> None:
-    pages = paginate([], [], Budget(max_gsm7=20).fits, FOOTER, header="A reason far too long for the screen")
-    assert len(pages) == 1
+def test_a_footer_that_leaves_no_room_still_returns_a_page() -> None:
+    pages = paginate(["A text far too long for the screen"], [], Budget(max_gsm7=5).fits, FOOTER)
+    assert pages and all(pages)

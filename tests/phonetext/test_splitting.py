@@ -3,8 +3,8 @@ import unicodedata
 
 import pytest
 
-from phonetext.encoding import Budget
-from phonetext.splitting import COENG, can_break_before, split_head, word_breaks
+from phonetext.encoding import Budget, measure_sms
+from phonetext.splitting import COENG, can_break_before, split_head, split_sms, word_breaks
 from registry.catalogue import DATA_DIR
 
 
@@ -72,3 +72,28 @@ def test_text_that_fits_is_left_whole() -> None:
 def test_word_breaks_map_utf16_offsets_back_to_code_points() -> None:
     text = "😀 ក ខ"
     assert word_breaks(text) == {2, 4}
+
+
+def test_sms_is_cut_at_a_line_break_not_inside_a_line() -> None:
+    lines = [f"Linha {i}: Como se inscrever no programa do distrito" for i in range(1, 9)]
+    parts = split_sms("\n".join(lines), 1)
+    assert len(parts) > 1
+    for part in parts:
+        assert measure_sms(part).segments == 1
+        assert all(line in lines for line in part.split("\n")), part
+    assert "\n".join(parts) == "\n".join(lines)
+
+
+def test_sms_without_line_breaks_is_cut_at_the_end_of_a_sentence() -> None:
+    sentences = [f"Frase numero {i} fala do programa e do balcao." for i in range(1, 12)]
+    parts = split_sms(" ".join(sentences), 1)
+    assert len(parts) > 1
+    assert all(part.endswith(".") for part in parts)
+    assert " ".join(parts) == " ".join(sentences)
+
+
+def test_khmer_sms_is_cut_after_a_khan_when_one_is_near() -> None:
+    sentence = "ប្រាក់ឧបត្ថម្ភប្រចាំខែសម្រាប់ជនមានពិការភាព ក្នុងគ្រួសារក្រីក្រ។"
+    parts = split_sms(" ".join([sentence] * 4), 1)
+    assert len(parts) > 1
+    assert all(part.endswith("។") for part in parts[:-1])

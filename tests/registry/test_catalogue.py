@@ -60,9 +60,10 @@ def test_import_creates_then_reimport_changes_nothing(make_app: Any) -> None:
     again = import_catalogue(db, demo_catalogue("MZ"))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
     names = [p.name for p in list_programmes(db, "MZ", "pt")]
-    assert names[0] == "PSSB: Subsídio Social Básico"
+    assert names[0] == "Subsídio Social Básico (PSSB)"
+    assert list_programmes(db, "MZ", "pt")[0].label == "Subsídio Social Básico"
     info = get_programme(db, "MZ", "pasp", "km")
-    assert info.name.startswith("PASP")
+    assert info.name.endswith("(PASP)")
 
 
 def test_import_updates_changed_texts_and_order(make_app: Any, tmp_path: Path) -> None:

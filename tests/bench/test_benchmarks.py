@@ -1,0 +1,74 @@
+"""Each benchmark at a small size, so that none can rot: they assert what they measure is right.
+
+Times are not asserted here (bench/ prints them); these need PostgreSQL and Redis servers.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from bench import hop_load, outbox_load, redis_memory, registry_scale
+from bench.registry_data import BUSY_DESK, BUSY_OPEN, Size, build
+from registry.cases import OPEN, list_queue
+from registry.db import make_engine, make_sessionmaker
+from registry.models import Area, Case, Person
+
+pytestmark = pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL")),
+    reason="the benchmarks need PostgreSQL and Redis servers (DATABASE_URL, REDIS_URL)",
+)
+
+
+def bench_database_url() -> str:
+    url = make_url(os.environ["DATABASE_URL"])
+    return url.set(database=f"{url.database}_bench").render_as_string(hide_password=False)
+
+
+def test_the_registry_generator_builds_the_shape_asked_for_and_the_services_answer() -> None:
+    url = bench_database_url()
+    registry_scale.ensure_database(url)
+    engine = make_engine(url)
+    db = make_sessionmaker(engine)
+    size = Size.at(0.0002)
+    build(engine, size, log=lambda _line: None)
+    with db() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == size.persons
+        assert session.scalar(select(func.count()).where(Area.level == "village")) == size.villages
+        busy_open = session.scalar(
+            select(func.count()).where(Case.desk_id == BUSY_DESK, Case.status.in_(OPEN))
+        )
+        assert busy_open == BUSY_OPEN
+    desk = registry_scale.busy_desk_code(db)
+    whole = list_queue(db, desk, "en")
+    assert len(whole) == BUSY_OPEN
+    assert [c.resolve_due_at for c in whole] == sorted(c.resolve_due_at for c in whole)  # type: ignore[type-var]
+    assert list_queue(db, desk, "en", limit=50, offset=100) == whole[100:150]
+    assert whole[0].desk == desk and whole[0].village.startswith("Village ")
+    # Every timed call asserts its answer (a holder found, a status shown, 2,000 in the queue...).
+    timings = registry_scale.measure(db, size, rounds=3)
+    assert {t.name for t in timings} >= {"ID lookup with year of birth", "STATUS by reference"}
+    assert all(len(t.samples) >= 3 for t in timings)
+    engine.dispose()
+
+
+def test_the_hop_load_drives_janela_and_the_bare_endpoint_without_errors() -> None:
+    results = hop_load.run(workers=1, callers=3, seconds=1.0, rounds=1, think=0.05, port=19320)
+    for phase in ("throughput", "busy", "latency"):
+        by_name = {r.name: r for r in results[phase]}
+        assert by_name["janela"].errors == 0 and by_name["bare"].errors == 0
+        assert by_name["janela"].latencies and by_name["bare"].latencies
+
+
+def test_the_outbox_load_sends_each_message_once() -> None:
+    result = outbox_load.run(messages=20, workers=2)
+    assert result.delivered_once and result.duplicates == 0
+
+
+def test_the_memory_benchmark_measures_real_sessions_and_jobs() -> None:
+    result = redis_memory.run(os.environ["DATABASE_URL"], sessions=500, sms=50, port=19321)
+    assert 100 < result.per_session < 5000
+    assert 100 < result.per_sms < 5000

@@ -25,7 +25,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py cli.py config.py conversations phonetext registry workers simulator
+	$(BIN)/mypy app.py cli.py config.py commands conversations desk phonetext registry workers simulator bench
 
 ## Extract user-facing strings, merge them into every catalog, and compile the catalogs.
 i18n: $(STAMP)
@@ -34,9 +34,10 @@ i18n: $(STAMP)
 	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching --width 100
 	$(BIN)/pybabel compile -d locales --statistics
 
-## Measure USSD hop latency and throughput (see bench/).
+## Measure hops against a bare endpoint, the registry at national size, the outbox and Redis memory
+## (see bench/ and the README's Benchmarks; needs DATABASE_URL and REDIS_URL).
 bench: $(STAMP)
-	$(BIN)/python -m bench.ussd_hops
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ## Run an RQ worker (production runs as many as it needs).
 worker: $(STAMP)

@@ -28,13 +28,13 @@ from conversations.session import Reply
 from conversations.settings import Settings
 from phonetext.encoding import Budget
 from registry import services
-from registry.cases import Deadlines
 from registry.db import make_engine, make_sessionmaker
 from registry.dispatch import dispatch_after_commit
 from registry.errors import InvalidData
-from registry.inbound import store_inbound
+from registry.inbound import InboundStatus, count_inbound, store_inbound
 from registry.outbox import SmsPolicy, record_delivery
 from registry.phones import mask_phone, normalise_phone
+from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
 from workers.queues import QUEUE_NAMES, Delivery, enqueue_inbound, enqueue_sms
 
@@ -105,11 +105,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sms_policy=SmsPolicy(app.config["SMS_MAX_SEGMENTS"], app.config["SMS_FOLD_ACCENTS"]),
         draft_ttl=app.config["DRAFT_TTL"],
         reference_length=app.config["REFERENCE_LENGTH"],
-        deadlines=Deadlines(
-            {k: v for k, v in app.config["CASE_DEADLINES"].items() if k != "default"},
-            app.config["CASE_DEADLINES"]["default"],
-        ),
+        deadlines=Deadlines.from_table(app.config["CASE_DEADLINES"]),
         lookup_max_failures=app.config["LOOKUP_MAX_FAILURES"],
+        ussd_fold_accents=app.config["USSD_FOLD_ACCENTS"],
+        timezone=app.config["TIMEZONE"],
     )
     delivery = Delivery(
         max_attempts=app.config["SMS_MAX_ATTEMPTS"],
@@ -146,6 +145,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_url_rule("/sms/inbound", view_func=sms_inbound, methods=["POST"])
     app.add_url_rule("/sms/delivery", view_func=sms_delivery, methods=["POST"])
     app.add_url_rule("/healthz", view_func=healthz, methods=["GET"])
+    from desk import init_desk
+
+    init_desk(app)
     if app.config["SIMULATOR"]:
         from simulator import blueprint
 
@@ -282,6 +284,8 @@ def healthz() -> tuple[Response, int]:
         with app.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         report["database"] = "ok"
+        # Inbound SMS that failed every attempt: someone's request is waiting for an operator.
+        report["inbound_given_up"] = count_inbound(app.db, InboundStatus.GAVE_UP)
     except Exception as exc:
         log.warning("health: database unreachable", exc_info=True)
         report["database"] = f"error: {type(exc).__name__}"
@@ -320,6 +324,7 @@ def main() -> None:
     print(
         f"\njanela is running ({app.config['COUNTRY']}, SMS backend {app.config['SMS_BACKEND']})\n"
         f"  phone simulator:      {base}/simulator\n"
+        f"  commune desk:         {base}/desk\n"
         f"  USSD callback URL:    {base}/ussd{token}\n"
         f"  USSD events URL:      {base}/ussd/events{token}\n"
         f"  health:               {base}/healthz\n"

@@ -27,6 +27,10 @@ def _refuse(exc: InvalidData) -> NoReturn:
     raise click.exceptions.Exit(1) from exc
 
 
+# The demo's published desk password; production never gets it (see prepare_database).
+DEMO_DESK_PASSWORD = "janela-demo"
+
+
 def prepare_database(app: Flask) -> None:
     """Migrate the schema to the newest revision and load the demo data into an empty registry."""
     from registry.demo import load_demo
@@ -34,6 +38,11 @@ def prepare_database(app: Flask) -> None:
     app_ = app.extensions["janela"]
     upgrade(app_.engine)
     loaded = load_demo(app_.db, app_.settings.country)
+    if app.config["DEPLOYMENT"] != "production":
+        from registry.staff_auth import set_demo_passwords
+
+        if set_demo_passwords(app_.db, DEMO_DESK_PASSWORD):
+            click.echo(f"Demo desk staff sign in at /desk with password {DEMO_DESK_PASSWORD}.")
     if loaded.programmes:
         click.echo(f"Loaded the {app_.settings.country} demo catalogue: {loaded.programmes} programmes.")
     if loaded.areas or loaded.staff or loaded.households:
@@ -156,116 +165,6 @@ def staff_deactivate(staff_id: int) -> None:
     click.echo(f"Deactivated {staff.role} {staff.name}.")
 
 
-cases_group = AppGroup("cases", help="A desk's queue: list, pick up, annotate, resolve, reject, escalate.")
-
-
-def _case_action(reference: str, phone: str, action: str, note: str | None = None) -> None:
-    from conversations.case_texts import CaseTexts
-    from registry.cases import desk_action
-    from registry.phones import normalise_phone
-
-    app_ = _janela()
-    try:
-        result = desk_action(
-            app_.db,
-            reference,
-            normalise_phone(phone, app_.settings.country),
-            action,
-            CaseTexts(),
-            app_.settings.sms_policy,
-            note=note,
-        )
-    except InvalidData as exc:
-        raise click.ClickException("; ".join(exc.problems)) from exc
-    if not result.ok:
-        reasons = {
-            "not_found": f"no case {reference}",
-            "not_allowed": f"{phone} does not work this case's desk",
-            "already_taken": f"case {reference} was already picked up",
-            "closed": f"case {reference} is closed",
-        }
-        raise click.ClickException(reasons.get(result.reason, result.reason))
-    case = result.case
-    assert case is not None
-    click.echo(f"{case.reference}: {case.status}" + (" (escalated)" if case.escalated else ""))
-
-
-@cases_group.command("list")
-@click.option("--desk", "desk_code", required=True, help="Code of the commune (or district) desk.")
-@click.option("--all", "include_closed", is_flag=True, help="Include closed cases.")
-def cases_list(desk_code: str, include_closed: bool) -> None:
-    """List a desk's cases, the one due soonest first."""
-    from registry.cases import list_queue
-    from registry.errors import NotFound
-
-    try:
-        cases = list_queue(_janela().db, desk_code, "en", include_closed)
-    except NotFound as exc:
-        raise click.ClickException(f"no desk {desk_code}") from exc
-    for c in cases:
-        due = f"{c.resolve_due_at:%Y-%m-%d}" if c.resolve_due_at else "-"
-        flag = " escalated" if c.escalated else ""
-        click.echo(f"{c.reference}\t{c.kind}\t{c.category or '-'}\t{c.status}{flag}\tdue {due}\t{c.village}")
-    click.echo(f"{len(cases)} case(s).")
-
-
-@cases_group.command("pickup")
-@click.argument("reference")
-@click.option("--by", "phone", required=True, help="Phone of the desk officer.")
-def cases_pickup(reference: str, phone: str) -> None:
-    """Pick up a case; a second officer is refused."""
-    _case_action(reference, phone, "pickup")
-
-
-@cases_group.command("note")
-@click.argument("reference")
-@click.argument("text")
-@click.option("--by", "phone", required=True)
-def cases_note(reference: str, text: str, phone: str) -> None:
-    """Add a note to a case's timeline."""
-    _case_action(reference, phone, "note", text)
-
-
-@cases_group.command("resolve")
-@click.argument("reference")
-@click.argument("outcome")
-@click.option("--by", "phone", required=True)
-def cases_resolve(reference: str, outcome: str, phone: str) -> None:
-    """Resolve a case with its outcome; the citizen is told."""
-    _case_action(reference, phone, "resolve", outcome)
-
-
-@cases_group.command("reject")
-@click.argument("reference")
-@click.argument("reason")
-@click.option("--by", "phone", required=True)
-def cases_reject(reference: str, reason: str, phone: str) -> None:
-    """Close a case without action, saying why; the citizen is told."""
-    _case_action(reference, phone, "reject", reason)
-
-
-@cases_group.command("escalate")
-@click.argument("reference")
-@click.option("--by", "phone", required=True)
-@click.option("--note", default=None)
-def cases_escalate(reference: str, phone: str, note: str | None) -> None:
-    """Send a case to the district's queue; the district officer and the citizen are told."""
-    _case_action(reference, phone, "escalate", note)
-
-
-@cases_group.command("escalate-overdue")
-def cases_escalate_overdue() -> None:
-    """Escalate every case past its deadline (workers also do this at each sweep)."""
-    from conversations.case_texts import CaseTexts
-    from registry.cases import escalate_overdue
-
-    app_ = _janela()
-    escalated = escalate_overdue(
-        app_.db, CaseTexts(), app_.settings.sms_policy, default_language=app_.settings.default_language
-    )
-    click.echo(f"{len(escalated)} case(s) escalated." + (f" {' '.join(escalated)}" if escalated else ""))
-
-
 demo_group = AppGroup("demo", help="Demo data.")
 
 
@@ -286,12 +185,14 @@ def ussd_run(phone: str, code: str, inputs: tuple[str, ...]) -> None:
     """Dial the service as Africa's Talking would and type INPUTS, printing every screen.
 
     Example: flask ussd run --phone +85512345678 3 1 1 98
+
+    Extra digits in the code (--code '*384*123*1#') arrive with the first hop, as on a phone.
     """
     client = current_app.test_client()
     session_id = f"cli-{uuid.uuid4().hex[:12]}"
     token = current_app.config["WEBHOOK_TOKEN"]
     url = f"/ussd?token={token}" if token else "/ussd"
-    typed: list[str] = []
+    code, typed = _split_dial(code, current_app.config["USSD_SERVICE_CODES"] or ("*384*123#",))
     for step in [None, *inputs]:
         if step is not None:
             typed.append(step)
@@ -309,6 +210,20 @@ def ussd_run(phone: str, code: str, inputs: tuple[str, ...]) -> None:
         click.echo("-" * 24)
         if body.startswith("END") or response.status_code != 200:
             break
+
+
+def _split_dial(dialled: str, service_codes: tuple[str, ...]) -> tuple[str, list[str]]:
+    """Split a dial string into the service code and the extra digits, as the gateway does."""
+
+    def parts(code: str) -> list[str]:
+        return [p for p in code.strip().rstrip("#").split("*") if p]
+
+    got = parts(dialled)
+    for service in service_codes:
+        base = parts(service)
+        if got[: len(base)] == base:
+            return service, got[len(base) :]
+    return dialled, []
 
 
 sms_group = AppGroup("sms", help="Outgoing SMS: what was sent, what failed, and retries.")
@@ -413,6 +328,11 @@ def worker_command(burst: bool) -> None:
 
 def register(app: Flask) -> None:
     """Attach every command group to app."""
+    from commands import staff as staff_commands
+    from commands.cases import cases_group
+    from commands.inbound import inbound_group
+
+    staff_commands.register(staff_group)
     for command in (
         db_group,
         programmes_group,
@@ -423,6 +343,7 @@ def register(app: Flask) -> None:
         ussd_group,
         sms_group,
         jobs_group,
+        inbound_group,
         sweep_command,
         worker_command,
     ):

@@ -7,8 +7,11 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
 from conversations.i18n import LOCALES_DIR
+from registry.clock import zone_for
+from registry.settings import DEFAULT_CASE_DEADLINES, parse_deadlines
 
 # Languages a country's demo speaks first.
 COUNTRY_LANGUAGE = {
@@ -22,6 +25,9 @@ COUNTRY_LANGUAGE = {
     "BR": "pt",
     "PT": "pt",
 }
+
+# The languages a country's menus offer, in the order its people expect them.
+COUNTRY_LANGUAGES = {"KH": ("km", "en", "pt"), "MZ": ("pt", "en")}
 
 INT_SETTINGS = (
     "PORT",
@@ -37,6 +43,9 @@ INT_SETTINGS = (
     "DRAFT_TTL",
     "REFERENCE_LENGTH",
     "LOOKUP_MAX_FAILURES",
+    "DESK_LOCK_FAILURES",
+    "DESK_LOCK_MINUTES",
+    "DESK_SETUP_CODE_MINUTES",
 )
 
 
@@ -51,7 +60,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "REDIS_URL": "",  # empty: an embedded Redis server under instance/
         "PORT": 8000,
         "DEFAULT_LANGUAGE": "",  # empty: the country's language
-        "LANGUAGES": "km,pt,en",
+        "LANGUAGES": "",  # empty: the country's languages, in the country's order
         "COUNTRY": "KH",
         "USSD_SERVICE_CODES": "",
         "USSD_MAX_GSM7": 182,
@@ -67,6 +76,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SIMULATOR": "",  # empty: on when SMS stay in the outbox
         "SMS_MAX_SEGMENTS": 3,
         "SMS_FOLD_ACCENTS": "",
+        "USSD_FOLD_ACCENTS": "auto",  # off, on, or auto: fold only a screen that would need a 2nd page
         "SMS_MAX_ATTEMPTS": 5,
         "SMS_RETRY_DELAYS": "30,120,600,1800",
         "SMS_TIMEOUT": 10,
@@ -77,7 +87,13 @@ def defaults(instance: Path) -> dict[str, Any]:
         "REFERENCE_LENGTH": 7,
         "LOOKUP_MAX_FAILURES": 3,
         # Days to acknowledge/resolve a case, by category, then the default.
-        "CASE_DEADLINES": "misconduct=1/10,payment_missing=2/15,wrong_amount=2/15,default=3/30",
+        "CASE_DEADLINES": DEFAULT_CASE_DEADLINES,
+        "TIMEZONE": "",  # empty: the country's (Asia/Phnom_Penh for KH, Africa/Maputo for MZ)
+        # development or production: production refuses to start without SECRET_KEY.
+        "DEPLOYMENT": "",
+        "DESK_LOCK_FAILURES": 5,  # failed sign-ins that lock a desk account
+        "DESK_LOCK_MINUTES": 15,  # how long the lock lasts
+        "DESK_SETUP_CODE_MINUTES": 60,  # how long a set-up code sent by SMS works
     }
 
 
@@ -117,6 +133,8 @@ def load(
         raise ConfigError("COUNTRY must be a two-letter ISO code such as KH or MZ")
 
     languages = _split(settings["LANGUAGES"])
+    if not languages and not str(settings["LANGUAGES"]).strip():
+        languages = COUNTRY_LANGUAGES.get(settings["COUNTRY"], ("pt", "en"))
     if not languages:
         raise ConfigError("LANGUAGES must name at least one language")
     for lang in languages:
@@ -144,6 +162,11 @@ def load(
     settings["SIMULATOR"] = backend == "outbox" if simulator in ("", None) else _flag(simulator)
 
     settings["SMS_FOLD_ACCENTS"] = _flag(settings["SMS_FOLD_ACCENTS"])
+    fold = str(settings["USSD_FOLD_ACCENTS"]).strip().lower()
+    fold = {"1": "on", "true": "on", "yes": "on", "0": "off", "false": "off", "no": "off"}.get(fold, fold)
+    if fold not in ("off", "on", "auto"):
+        raise ConfigError("USSD_FOLD_ACCENTS must be off, on or auto")
+    settings["USSD_FOLD_ACCENTS"] = fold
     try:
         delays = tuple(int(d) for d in _split(str(settings["SMS_RETRY_DELAYS"])))
     except ValueError as exc:
@@ -153,7 +176,13 @@ def load(
     settings["SMS_RETRY_DELAYS"] = delays
 
     settings["CASE_DEADLINES"] = _deadlines(str(settings["CASE_DEADLINES"]))
+    settings["TIMEZONE"] = _timezone(str(settings["TIMEZONE"]).strip(), settings["COUNTRY"])
 
+    settings["DEPLOYMENT"] = str(settings["DEPLOYMENT"]).strip().lower() or "development"
+    if settings["DEPLOYMENT"] not in ("development", "production"):
+        raise ConfigError("DEPLOYMENT must be development or production")
+    if settings["DEPLOYMENT"] == "production" and not settings["SECRET_KEY"]:
+        raise ConfigError("DEPLOYMENT=production needs SECRET_KEY: desk sessions are signed with it")
     # Sessions of the web pages need a key; a random one is fine for a single demo process.
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
     return settings
@@ -161,16 +190,15 @@ def load(
 
 def _deadlines(text: str) -> dict[str, tuple[int, int]]:
     """Read `category=ack/resolve,...` (days) into a table; `default` is required."""
-    table: dict[str, tuple[int, int]] = {}
-    for item in _split(text):
-        try:
-            category, days = item.split("=")
-            ack, resolve = (int(d) for d in days.split("/"))
-        except ValueError as exc:
-            raise ConfigError(f"CASE_DEADLINES: {item!r} is not category=ack_days/resolve_days") from exc
-        if not 0 < ack <= resolve:
-            raise ConfigError(f"CASE_DEADLINES: {item!r} must acknowledge before resolving, in days > 0")
-        table[category.strip()] = (ack, resolve)
-    if "default" not in table:
-        raise ConfigError("CASE_DEADLINES needs a default=ack/resolve entry")
-    return table
+    try:
+        return parse_deadlines(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+def _timezone(name: str, country: str) -> str:
+    """Return TIMEZONE, else the country's zone; refuse a name the zone database does not know."""
+    try:
+        return zone_for(country, name).key
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"TIMEZONE {name!r} is not a known time zone, e.g. Asia/Phnom_Penh") from exc

@@ -51,7 +51,7 @@ def test_all_in_one_start_serves_the_demo_and_stops_its_children(tmp_path: Path)
         assert b'"status":"ok"' in health.replace(b" ", b"")
         assert b"phone simulator" in wait_for(f"http://127.0.0.1:{port}/simulator")
         replies = []
-        for text in ("", "3", "3%2A1"):
+        for text in ("", "2", "2%2A1"):  # Cambodia's languages: km, en, pt
             form = f"sessionId=s1&serviceCode=%2A384%2A123%23&phoneNumber=%2B85512345678&text={text}"
             request = urllib.request.Request(f"http://127.0.0.1:{port}/ussd", data=form.encode())
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -12,7 +12,7 @@ def test_defaults_suit_a_laptop(tmp_path: Path) -> None:
     assert settings["DATABASE_URL"] == f"sqlite:///{tmp_path / 'janela.db'}"
     assert settings["REDIS_URL"] == ""
     assert settings["PORT"] == 8000
-    assert settings["LANGUAGES"] == ("km", "pt", "en")
+    assert settings["LANGUAGES"] == ("km", "en", "pt")
     assert settings["COUNTRY"] == "KH" and settings["DEFAULT_LANGUAGE"] == "km"
     assert (settings["USSD_MAX_GSM7"], settings["USSD_MAX_UCS2"]) == (182, 80)
     assert settings["SMS_BACKEND"] == "outbox" and settings["SIMULATOR"] is True

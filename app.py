@@ -26,12 +26,13 @@ from conversations.gateways import AfricasTalkingUssd
 from conversations.i18n import N_, Translator
 from conversations.session import Reply
 from conversations.settings import Settings
+from phonetext.cleaning import clamp_int, clean_line, clean_text
 from phonetext.encoding import Budget
 from registry import services
 from registry.db import make_engine, make_sessionmaker
 from registry.dispatch import dispatch_after_commit
 from registry.errors import InvalidData
-from registry.inbound import InboundStatus, count_inbound, store_inbound
+from registry.inbound import MAX_TEXT, InboundStatus, count_inbound, store_inbound
 from registry.outbox import SmsPolicy, record_delivery
 from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
@@ -203,16 +204,9 @@ def ussd() -> Response:
     return _plain(app.gateway.render(reply))
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(float(value)) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
 def _field(name: str, limit: int) -> str | None:
-    value = request.form.get(name)
-    return value.strip()[:limit] if value else None
+    # Control characters (a NUL above all, which PostgreSQL refuses) never get past the edge.
+    return clean_line(request.form.get(name), limit) or None
 
 
 def ussd_events() -> Response:
@@ -229,8 +223,8 @@ def ussd_events() -> Response:
         network_code=_field("networkCode", 20),
         status=_field("status", 20),
         error_message=_field("errorMessage", 200),
-        duration_ms=_int_or_none(request.form.get("durationInMillis")),
-        hops=_int_or_none(request.form.get("hopsCount")),
+        duration_ms=clamp_int(request.form.get("durationInMillis")),
+        hops=clamp_int(request.form.get("hopsCount")),
         cost=_field("cost", 40),
     )
     # 200 for a repeat too: AT retries until it gets one, and the record is already there.
@@ -247,7 +241,7 @@ def sms_inbound() -> Response:
     if not provider_id:
         return _plain("Bad request: id is missing", 400)
     try:
-        sender = normalise_phone(request.form.get("from", ""), janela().settings.country)
+        sender = normalise_phone(clean_line(request.form.get("from"), 40), janela().settings.country)
     except InvalidData:
         log.info("inbound SMS from a sender that is not a phone number ignored", extra={"id": provider_id})
         return _plain("OK: ignored, the sender is not a phone number")
@@ -255,7 +249,7 @@ def sms_inbound() -> Response:
         janela().db,
         provider_id=provider_id,
         sender=sender,
-        text=request.form.get("text", ""),
+        text=clean_text(request.form.get("text"), MAX_TEXT),
         to=_field("to", 40),
         link_id=_field("linkId", 100),
         network_code=_field("networkCode", 20),
@@ -308,6 +302,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     instance = Path(instance_dir())
     embedded = None
+    # The demo comes with the phone simulator, unless this start is meant for a real gateway.
+    if not any(os.environ.get(name) for name in ("SIMULATOR", "WEBHOOK_TOKEN", "AT_API_KEY", "SMS_BACKEND")):
+        os.environ["SIMULATOR"] = "1"
     if not os.environ.get("REDIS_URL"):
         # One embedded server for the web process and the worker alike.
         _client, embedded = connect_redis("", instance)

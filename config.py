@@ -73,7 +73,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "AT_SENDER_ID": "",
         "AT_API_URL": "",
         "SMS_BACKEND": "",  # empty: africastalking when AT_API_KEY is set, else outbox
-        "SIMULATOR": "",  # empty: on when SMS stay in the outbox
+        "SIMULATOR": "",  # on only when set (python app.py sets it for the demo)
         "SMS_MAX_SEGMENTS": 3,
         "SMS_FOLD_ACCENTS": "",
         "USSD_FOLD_ACCENTS": "auto",  # off, on, or auto: fold only a screen that would need a 2nd page
@@ -158,8 +158,13 @@ def load(
         raise ConfigError("SMS_BACKEND=africastalking needs AT_API_KEY")
     settings["SMS_BACKEND"] = backend
 
-    simulator = settings["SIMULATOR"]
-    settings["SIMULATOR"] = backend == "outbox" if simulator in ("", None) else _flag(simulator)
+    # Real SMS means a real gateway posts to the webhooks: without a token anyone could post as
+    # any phone number.
+    settings["WEBHOOK_TOKEN"] = str(settings["WEBHOOK_TOKEN"] or "").strip()
+    if backend == "africastalking" and not settings["WEBHOOK_TOKEN"]:
+        raise ConfigError(
+            "SMS_BACKEND=africastalking needs WEBHOOK_TOKEN: the webhooks would be open to anyone"
+        )
 
     settings["SMS_FOLD_ACCENTS"] = _flag(settings["SMS_FOLD_ACCENTS"])
     fold = str(settings["USSD_FOLD_ACCENTS"]).strip().lower()
@@ -183,6 +188,12 @@ def load(
         raise ConfigError("DEPLOYMENT must be development or production")
     if settings["DEPLOYMENT"] == "production" and not settings["SECRET_KEY"]:
         raise ConfigError("DEPLOYMENT=production needs SECRET_KEY: desk sessions are signed with it")
+    # The simulator texts and reads SMS as any number: a demo tool, only when asked for by name.
+    settings["SIMULATOR"] = _flag(settings["SIMULATOR"])
+    if settings["SIMULATOR"] and (settings["WEBHOOK_TOKEN"] or settings["DEPLOYMENT"] == "production"):
+        raise ConfigError(
+            "SIMULATOR is a demo tool: it cannot run with WEBHOOK_TOKEN or DEPLOYMENT=production"
+        )
     # Sessions of the web pages need a key; a random one is fine for a single demo process.
     settings["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
     return settings

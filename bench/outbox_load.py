@@ -97,7 +97,7 @@ def run(messages: int, workers: int) -> OutboxRun:
         "AT_API_KEY": fake.api_key,
         "AT_API_URL": fake.url,
         "SIMULATOR": "",
-        "WEBHOOK_TOKEN": "",
+        "WEBHOOK_TOKEN": "bench-token",
     }
     env = {**os.environ, **overrides, "PYTHONPATH": str(ROOT)}
     app = create_app(overrides)

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from conversations.engine import Hop, digest
 from conversations.errors import BadCallback
 from conversations.session import Reply
+from phonetext.cleaning import clean_line, clean_text
 from registry.errors import InvalidData
 from registry.phones import normalise_phone
+
+# Never shorter than a request can be (MAX_CONTENT_LENGTH): cutting would change what was typed.
+MAX_USSD_TEXT = 64 * 1024
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
@@ -59,14 +63,17 @@ class AfricasTalkingUssd:
 
     def parse(self, form: Mapping[str, str]) -> Hop:
         """Read a callback's form into a hop; raise BadCallback when it is not one."""
-        session_id = (form.get("sessionId") or "").strip()
+        session_id = clean_line(form.get("sessionId"), 200)
         if not _SESSION_ID.match(session_id):
             raise BadCallback("sessionId is missing or malformed")
         try:
-            phone = normalise_phone(form.get("phoneNumber") or "", self.country)
+            phone = normalise_phone(clean_line(form.get("phoneNumber"), 40), self.country)
         except InvalidData as exc:
             raise BadCallback("phoneNumber is missing or malformed") from exc
-        return AtHop(session_id, phone, form.get("text") or "")
+        # What a person typed never carries control characters (a NUL would reach the database);
+        # its length is bounded by the request size, and the screens refuse an answer too long.
+        text = clean_text(form.get("text"), MAX_USSD_TEXT).replace("\n", "")
+        return AtHop(session_id, phone, text)
 
     @staticmethod
     def service_code(form: Mapping[str, str]) -> str:

@@ -6,8 +6,10 @@ import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from desk import csrf
+from phonetext.cleaning import clean_text
 from registry.errors import InvalidData
-from registry.inbound import store_inbound
+from registry.inbound import MAX_TEXT, store_inbound
 from registry.outbox import list_sms
 from registry.phones import normalise_phone
 
@@ -25,7 +27,6 @@ def page() -> str:
         "simulator.html",
         phone=DEMO_PHONES.get(country, "+85512345678"),
         service_code=codes[0] if codes else "*384*123#",
-        token=current_app.config["WEBHOOK_TOKEN"],
         max_gsm7=current_app.config["USSD_MAX_GSM7"],
         max_ucs2=current_app.config["USSD_MAX_UCS2"],
     )
@@ -66,6 +67,8 @@ def sms() -> tuple[Response, int]:
 @blueprint.post("/simulator/sms")
 def send_sms() -> tuple[Response, int]:
     """Text the service as the chosen number: the message takes the real inbound path."""
+    # Another site's page must not be able to text the service as a chief through this browser.
+    csrf.protect()
     phone = _phone(request.form.get("phone", ""))
     if phone is None:
         return jsonify({"error": "not a phone number"}), 400
@@ -73,7 +76,7 @@ def send_sms() -> tuple[Response, int]:
         current_app.extensions["janela"].db,
         provider_id=f"sim-{uuid.uuid4().hex}",
         sender=phone,
-        text=request.form.get("text", ""),
+        text=clean_text(request.form.get("text"), MAX_TEXT),
         to="simulator",
         link_id=None,
         network_code="99999",

@@ -126,6 +126,7 @@ def at_app(make_app: Any, fake_at: Any) -> Flask:
         AT_USERNAME="janela",
         AT_API_KEY=fake_at.api_key,
         AT_API_URL=fake_at.url,
+        WEBHOOK_TOKEN="at-token",
         AT_SENDER_ID="JANELA",
         SMS_RETRY_DELAYS="0",
         SMS_TIMEOUT=1,

@@ -15,10 +15,14 @@ _ids = itertools.count(1)
 class Phone:
     """Dial, type, and read screens through the real /ussd webhook."""
 
-    def __init__(self, client: FlaskClient, number: str, code: str = "*384*123#", token: str = "") -> None:
+    def __init__(
+        self, client: FlaskClient, number: str, code: str = "*384*123#", token: str | None = None
+    ) -> None:
         self.client = client
         self.number = number
         self.code = code
+        # The app's own token by default, as its gateway would send it.
+        token = client.application.config["WEBHOOK_TOKEN"] if token is None else token
         self.url = f"/ussd?token={token}" if token else "/ussd"
         self.session_id = ""
         self.inputs: list[str] = []

@@ -57,8 +57,10 @@ def events(app: Flask, reference: str) -> list[str]:
 
 def text_in(client: Any, sender: str, text: str, n: list[int] = [0]) -> None:  # noqa: B006
     n[0] += 1
+    token = client.application.config["WEBHOOK_TOKEN"]
     client.post(
-        "/sms/inbound", data={"from": sender, "to": "1234", "text": text, "id": f"in-{n[0]}-{sender}"}
+        f"/sms/inbound?token={token}",
+        data={"from": sender, "to": "1234", "text": text, "id": f"in-{n[0]}-{sender}"},
     )
 
 

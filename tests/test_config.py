@@ -15,7 +15,7 @@ def test_defaults_suit_a_laptop(tmp_path: Path) -> None:
     assert settings["LANGUAGES"] == ("km", "en", "pt")
     assert settings["COUNTRY"] == "KH" and settings["DEFAULT_LANGUAGE"] == "km"
     assert (settings["USSD_MAX_GSM7"], settings["USSD_MAX_UCS2"]) == (182, 80)
-    assert settings["SMS_BACKEND"] == "outbox" and settings["SIMULATOR"] is True
+    assert settings["SMS_BACKEND"] == "outbox" and settings["SIMULATOR"] is False
     assert settings["USSD_SERVICE_CODES"] == ()
     assert len(settings["SECRET_KEY"]) == 64
 
@@ -36,11 +36,22 @@ def test_environment_then_overrides(tmp_path: Path) -> None:
     assert settings["SESSION_TTL"] == 600
 
 
-def test_a_real_at_key_switches_to_africastalking_and_hides_the_simulator(tmp_path: Path) -> None:
-    settings = load(tmp_path, environ={"AT_API_KEY": "k", "AT_USERNAME": "janela"})
+def test_a_real_at_key_switches_to_africastalking_and_needs_a_webhook_token(tmp_path: Path) -> None:
+    settings = load(tmp_path, environ={"AT_API_KEY": "k", "AT_USERNAME": "janela", "WEBHOOK_TOKEN": "s3cret"})
     assert settings["SMS_BACKEND"] == "africastalking"
     assert settings["SIMULATOR"] is False
-    assert load(tmp_path, environ={"AT_API_KEY": "k", "SIMULATOR": "1"})["SIMULATOR"] is True
+    with pytest.raises(ConfigError, match="needs WEBHOOK_TOKEN"):
+        load(tmp_path, environ={"AT_API_KEY": "k", "AT_USERNAME": "janela"})
+
+
+def test_the_simulator_runs_only_when_asked_for_and_never_beside_a_token(tmp_path: Path) -> None:
+    assert load(tmp_path, environ={"SIMULATOR": "1"})["SIMULATOR"] is True
+    for env in (
+        {"SIMULATOR": "1", "WEBHOOK_TOKEN": "s3cret"},
+        {"SIMULATOR": "1", "DEPLOYMENT": "production", "SECRET_KEY": "k"},
+    ):
+        with pytest.raises(ConfigError, match="SIMULATOR is a demo tool"):
+            load(tmp_path, environ=env)
 
 
 @pytest.mark.parametrize(

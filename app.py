@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import config as janela_config
+from conversations.deadline import DeadlinePassed, DeadlineRunner
 from conversations.engine import Engine as UssdEngine
 from conversations.errors import BadCallback, SessionBusy
 from conversations.gateways import AfricasTalkingUssd
@@ -59,6 +60,7 @@ class Janela:
     gateway: AfricasTalkingUssd
     sms_gateway: SmsGateway
     delivery: Delivery
+    hops: DeadlineRunner
     embedded_redis: Any = None  # kept referenced so the embedded server lives as long as the app
 
 
@@ -94,7 +96,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(
+        app.config["DATABASE_URL"],
+        statement_timeout_ms=app.config["DB_STATEMENT_TIMEOUT_MS"],
+        pool_timeout=app.config["DB_POOL_TIMEOUT"],
+    )
     db = make_sessionmaker(engine)
     client, embedded = connect_redis(app.config["REDIS_URL"], instance)
     settings = Settings(
@@ -129,6 +135,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         gateway=AfricasTalkingUssd(settings.country),
         sms_gateway=make_gateway(app.config),
         delivery=delivery,
+        hops=DeadlineRunner(app.config["HOP_DEADLINE"], app.config["HOP_THREADS"]),
         embedded_redis=embedded,
     )
 
@@ -193,7 +200,13 @@ def ussd() -> Response:
         log.info("USSD callback for an unserved code", extra={"service_code": form.get("serviceCode")})
         return _apology(WRONG_CODE, app.settings.default_language)
     try:
-        reply = app.ussd.handle(hop)
+        reply = app.hops.run(lambda: app.ussd.handle(hop))
+    except DeadlinePassed:
+        # A hung database or Redis: AT waits about 15 s, then shows the caller a network error.
+        # Answer in time instead, in the session's language if Redis still has it.
+        log.error("USSD hop passed its deadline", extra={"phone": mask_phone(hop.phone)})
+        language = app.ussd.session_language(hop.session_id) or app.settings.default_language
+        return _apology(SERVICE_DOWN, language)
     except SessionBusy:
         log.warning("USSD session busy", extra={"phone": mask_phone(hop.phone)})
         return _apology(SERVICE_DOWN, app.ussd.language_for(hop.phone))

@@ -46,6 +46,9 @@ INT_SETTINGS = (
     "DESK_LOCK_FAILURES",
     "DESK_LOCK_MINUTES",
     "DESK_SETUP_CODE_MINUTES",
+    "HOP_THREADS",
+    "DB_STATEMENT_TIMEOUT_MS",
+    "DB_POOL_TIMEOUT",
 )
 
 
@@ -94,6 +97,11 @@ def defaults(instance: Path) -> dict[str, Any]:
         "DESK_LOCK_FAILURES": 5,  # failed sign-ins that lock a desk account
         "DESK_LOCK_MINUTES": 15,  # how long the lock lasts
         "DESK_SETUP_CODE_MINUTES": 60,  # how long a set-up code sent by SMS works
+        # A USSD hop answers within this many seconds whatever hangs (AT gives up after about 15).
+        "HOP_DEADLINE": 5.0,
+        "HOP_THREADS": 8,  # hops one web process runs at once; held by a hung call until it returns
+        "DB_STATEMENT_TIMEOUT_MS": 4000,  # PostgreSQL cancels a statement running longer
+        "DB_POOL_TIMEOUT": 3,  # seconds to wait for a free database connection
     }
 
 
@@ -123,6 +131,12 @@ def load(
             raise ConfigError(f"{name} must be a whole number, not {settings[name]!r}") from exc
         if settings[name] <= 0:
             raise ConfigError(f"{name} must be positive")
+    try:
+        settings["HOP_DEADLINE"] = float(settings["HOP_DEADLINE"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"HOP_DEADLINE must be seconds, not {settings['HOP_DEADLINE']!r}") from exc
+    if not 0 < settings["HOP_DEADLINE"] < 15:
+        raise ConfigError("HOP_DEADLINE must be above 0 and below 15 s, Africa's Talking's own wait")
     if not 5 <= settings["REFERENCE_LENGTH"] <= 12:
         raise ConfigError("REFERENCE_LENGTH must be from 5 to 12 digits")
     if settings["SMS_MAX_SEGMENTS"] > 10:

@@ -133,6 +133,15 @@ class Engine:
         self.store.close(hop.session_id, opened, state)
         return reply
 
+    def session_language(self, session_id: str) -> str | None:
+        """Return the language a live session speaks, from Redis alone (the database may be the fault)."""
+        try:
+            state = self.store.load(session_id)
+        except Exception:
+            log.warning("could not read the session's language", exc_info=True)
+            return None
+        return state.language if state else None
+
     def language_for(self, phone: str) -> str:
         """Return the language to apologise in: the caller's if it can be read, else the default."""
         try:

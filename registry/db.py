@@ -49,8 +49,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys and a busy timeout for concurrent writers."""
+def make_engine(url: str, statement_timeout_ms: int = 0, pool_timeout: float = 30, **kwargs: Any) -> Engine:
+    """Create an engine that never waits without end, and never logs the values it sends.
+
+    SQLite gets foreign keys and a busy timeout for concurrent writers; PostgreSQL a connect
+    timeout, TCP keepalives (a server gone silent is noticed) and, when given, a statement timeout.
+    """
+    # Parameters hold phone numbers and SMS texts: an error message must not carry them.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15})
         engine = create_engine(url, **kwargs)
@@ -64,7 +70,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    kwargs.setdefault("pool_timeout", pool_timeout)
+    connect_args: dict[str, Any] = {
+        "connect_timeout": 3,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    kwargs.setdefault("connect_args", connect_args)
     return create_engine(url, **kwargs)
 
 

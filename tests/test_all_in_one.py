@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,28 @@ def wait_for(url: str, seconds: float = 60) -> bytes:
             time.sleep(0.3)
 
 
-def test_all_in_one_start_serves_the_demo_and_stops_its_children(tmp_path: Path) -> None:
+def redis_servers_in(folder: Path) -> list[psutil.Process]:
+    """Return the redis-server processes that keep their data in folder (a daemon is nobody's child)."""
+    found = []
+    for process in psutil.process_iter(["name"]):
+        try:
+            if "redis-server" in (process.info["name"] or "") and Path(process.cwd()) == folder:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def stop(process: subprocess.Popen[str], how: str) -> None:
+    """Stop the all-in-one start as a person or a service manager would."""
+    if how == "Ctrl-C":  # the terminal signals the whole process group
+        os.killpg(process.pid, signal.SIGINT)
+    else:  # systemd, `kill`: only the main process
+        process.send_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
+def test_all_in_one_start_serves_the_demo_and_stops_its_children(tmp_path: Path, how: str) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(PORT=str(port), INSTANCE_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
@@ -45,6 +67,7 @@ def test_all_in_one_start_serves_the_demo_and_stops_its_children(tmp_path: Path)
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a process group of its own, as a terminal gives
     )
     try:
         health = wait_for(f"http://127.0.0.1:{port}/healthz")
@@ -62,10 +85,12 @@ def test_all_in_one_start_serves_the_demo_and_stops_its_children(tmp_path: Path)
         children = psutil.Process(process.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "worker" in names  # the RQ worker runs beside the web server
+        assert len(redis_servers_in(tmp_path)) == 1  # the embedded Redis, shared by both
     finally:
-        process.send_signal(signal.SIGINT)
+        stop(process, how)
         output, _ = process.communicate(timeout=60)
     assert "phone simulator:" in output and f"http://127.0.0.1:{port}/ussd" in output
     assert "Loaded the KH demo catalogue: 8 programmes." in output
     time.sleep(1)
     assert [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+    assert redis_servers_in(tmp_path) == []  # nothing outlives the start

@@ -331,6 +331,7 @@ def register(app: Flask) -> None:
     from commands import staff as staff_commands
     from commands.cases import cases_group
     from commands.inbound import inbound_group
+    from commands.prune import prune_command
 
     staff_commands.register(staff_group)
     for command in (
@@ -346,5 +347,6 @@ def register(app: Flask) -> None:
         inbound_group,
         sweep_command,
         worker_command,
+        prune_command,
     ):
         app.cli.add_command(command)

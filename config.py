@@ -49,6 +49,8 @@ INT_SETTINGS = (
     "HOP_THREADS",
     "DB_STATEMENT_TIMEOUT_MS",
     "DB_POOL_TIMEOUT",
+    "RETENTION_DAYS",
+    "SMS_RETENTION_DAYS",
 )
 
 
@@ -102,6 +104,9 @@ def defaults(instance: Path) -> dict[str, Any]:
         "HOP_THREADS": 8,  # hops one web process runs at once; held by a hung call until it returns
         "DB_STATEMENT_TIMEOUT_MS": 4000,  # PostgreSQL cancels a statement running longer
         "DB_POOL_TIMEOUT": 3,  # seconds to wait for a free database connection
+        # Days to keep session ends, ID lookups, handled inbound texts and contacts with nothing kept.
+        "RETENTION_DAYS": 180,
+        "SMS_RETENTION_DAYS": 365,  # days to keep SMS sent or given up on
     }
 
 

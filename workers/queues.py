@@ -13,6 +13,11 @@ DEFAULT = "default"
 QUEUE_NAMES = (INBOUND, SMS, DEFAULT)
 
 
+# A failed job is kept a week for `flask jobs failed` (RQ's default is a year); the outbox or
+# inbound row stays the record of what happened.
+FAILURE_TTL = 7 * 86400
+
+
 @dataclass(frozen=True)
 class Delivery:
     """How hard janela tries to deliver, and when it looks for work left behind."""
@@ -35,7 +40,11 @@ def enqueue_sms(queues: dict[str, Queue], ids: Sequence[int], retry: Retry | Non
     """Enqueue one send job per outbox row."""
     for message_id in ids:
         queues[SMS].enqueue(
-            "workers.jobs.send_sms", message_id, retry=retry, description=f"send sms {message_id}"
+            "workers.jobs.send_sms",
+            message_id,
+            retry=retry,
+            description=f"send sms {message_id}",
+            failure_ttl=FAILURE_TTL,
         )
 
 
@@ -43,5 +52,8 @@ def enqueue_inbound(queues: dict[str, Queue], ids: Sequence[int]) -> None:
     """Enqueue one processing job per inbound SMS."""
     for inbound_id in ids:
         queues[INBOUND].enqueue(
-            "workers.jobs.process_inbound", inbound_id, description=f"process inbound sms {inbound_id}"
+            "workers.jobs.process_inbound",
+            inbound_id,
+            description=f"process inbound sms {inbound_id}",
+            failure_ttl=FAILURE_TTL,
         )

@@ -13,10 +13,12 @@ from conversations.case_texts import CaseTexts
 from registry.escalation import escalate_overdue
 from registry.inbound import unprocessed_inbound
 from registry.outbox import release_stale_claims, stranded_sms
+from registry.retention import Retention, prune_old_records
 from workers.queues import enqueue_inbound, enqueue_sms
 
 log = logging.getLogger(__name__)
 LOCK = "janela:sweep"
+PRUNE_LOCK = "janela:prune"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ def sweep(app: Flask) -> SweepReport:
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)
     escalated = escalate_overdue(janela.db, janela.settings.services, CaseTexts())
+    # Once a day, whichever worker sweeps first also prunes what outlived its retention.
+    if janela.redis.set(PRUNE_LOCK, "1", nx=True, ex=86400):
+        retention = Retention(app.config["RETENTION_DAYS"], app.config["SMS_RETENTION_DAYS"])
+        pruned = prune_old_records(janela.db, retention)
+        if pruned.total:
+            log.info("pruned %s records past their retention", pruned.total)
     if sms or inbound:
         log.warning(
             "sweep handed on %s sms and %s inbound (%s stale claims)", len(sms), len(inbound), len(released)

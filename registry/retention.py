@@ -1,0 +1,79 @@
+"""Retention: personal data kept only as long as it serves someone, case timelines always."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Delete, delete
+from sqlalchemy.orm import Session
+
+from registry.db import utcnow
+from registry.inbound import InboundStatus
+from registry.models import Contact, IdLookup, InboundMessage, OutboxMessage, UssdSessionEnd
+from registry.outbox import FINAL
+from registry.services import Db
+
+# Outbox rows that no worker will touch again; queued, retrying or sending ones are never pruned.
+FINISHED_SMS = (*FINAL, "sent")
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of record is kept, in days."""
+
+    days: int = 180  # session ends, ID lookups, inbound texts handled, contacts with nothing kept
+    sms_days: int = 365  # SMS sent or given up on (their text is personal data too)
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    """How many rows of each kind one prune removed."""
+
+    session_ends: int
+    id_lookups: int
+    inbound: int
+    outbox: int
+    contacts: int
+
+    @property
+    def total(self) -> int:
+        """Return the rows removed in all."""
+        return self.session_ends + self.id_lookups + self.inbound + self.outbox + self.contacts
+
+
+def _removed(session: Session, statement: Delete) -> int:
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
+
+
+def prune_old_records(db: Db, retention: Retention, now: datetime | None = None) -> PruneReport:
+    """Delete what has outlived its retention, in one transaction; case timelines and audit stay."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=retention.days)
+    sms_cutoff = now - timedelta(days=retention.sms_days)
+    with db.begin() as session:
+        ends = _removed(session, delete(UssdSessionEnd).where(UssdSessionEnd.received_at < cutoff))
+        lookups = _removed(session, delete(IdLookup).where(IdLookup.at < cutoff))
+        # Only messages whose effect is done: a failed or given-up one still waits for someone.
+        inbound = _removed(
+            session,
+            delete(InboundMessage).where(
+                InboundMessage.received_at < cutoff, InboundMessage.status == InboundStatus.PROCESSED
+            ),
+        )
+        outbox = _removed(
+            session,
+            delete(OutboxMessage).where(
+                OutboxMessage.created_at < sms_cutoff, OutboxMessage.status.in_(FINISHED_SMS)
+            ),
+        )
+        # A contact with no language and no STOP keeps nothing the person asked for.
+        contacts = _removed(
+            session,
+            delete(Contact).where(
+                Contact.updated_at < cutoff, Contact.language.is_(None), Contact.opted_out.is_(False)
+            ),
+        )
+    return PruneReport(ends, lookups, inbound, outbox, contacts)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +147,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     dispatch_after_commit(db, hand_on)
 
+    # The development server and gunicorn log every request line, query string and all.
+    for name in ("werkzeug", "gunicorn.access"):
+        access_log = logging.getLogger(name)
+        if not any(isinstance(f, TokenRedactor) for f in access_log.filters):
+            access_log.addFilter(TokenRedactor())
     app.before_request(_check_token)
     app.add_url_rule("/ussd", view_func=ussd, methods=["POST"])
     app.add_url_rule("/ussd/events", view_func=ussd_events, methods=["POST"])
@@ -163,6 +170,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+class TokenRedactor(logging.Filter):
+    """Blank the webhook token in request lines, so an access log never holds it."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self._TOKEN.sub(r"\1***", message), None
+        return True
 
 
 def _check_token() -> None:
@@ -329,7 +348,8 @@ def main() -> None:
 
     with app.app_context():
         cli.prepare_database(app)
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"])
+    worker = WorkerKeeper([sys.executable, "-m", "flask", "--app", "app", "worker"])
+    worker.start()
     port = app.config["PORT"]
     base = f"http://127.0.0.1:{port}"
     token = f"?token={app.config['WEBHOOK_TOKEN']}" if app.config["WEBHOOK_TOKEN"] else ""
@@ -348,13 +368,64 @@ def main() -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
         if embedded is not None:
             embedded.stop()
+
+
+class WorkerKeeper:
+    """Run the demo's worker, and start it again whenever it dies, until told to stop."""
+
+    def __init__(self, command: list[str], max_delay: float = 30.0) -> None:
+        self.command = command
+        self.max_delay = max_delay
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="janela-worker-keeper", daemon=True)
+
+    def start(self) -> None:
+        """Start the worker and the thread that watches it."""
+        with self._lock:
+            self.process = subprocess.Popen(self.command)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        delay = 1.0
+        while not self._stopping.wait(1.0):
+            with self._lock:
+                process = self.process
+                if process is None or process.poll() is None or self._stopping.is_set():
+                    continue
+                log.error(
+                    "the worker stopped (exit code %s); starting it again in %.0f s",
+                    process.returncode,
+                    delay,
+                )
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.process = subprocess.Popen(self.command)
+                self.restarts += 1
+            # A worker that dies at once again (Redis still gone) waits longer each time.
+            delay = min(delay * 2, self.max_delay)
+
+    def stop(self) -> None:
+        """Stop watching, then stop the worker: SIGTERM, and SIGKILL after 15 s."""
+        self._stopping.set()
+        with self._lock:
+            process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _leave(signum: int, _frame: Any) -> None:

@@ -47,6 +47,18 @@ def redis_servers_in(folder: Path) -> list[psutil.Process]:
     return found
 
 
+def workers_of(process: subprocess.Popen[str]) -> list[psutil.Process]:
+    """Return the live worker processes the all-in-one start runs."""
+    found = []
+    for child in psutil.Process(process.pid).children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "worker" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            continue
+    return found
+
+
 def stop(process: subprocess.Popen[str], how: str) -> None:
     """Stop the all-in-one start as a person or a service manager would."""
     if how == "Ctrl-C":  # the terminal signals the whole process group
@@ -86,6 +98,15 @@ def test_all_in_one_start_serves_the_demo_and_stops_its_children(tmp_path: Path,
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "worker" in names  # the RQ worker runs beside the web server
         assert len(redis_servers_in(tmp_path)) == 1  # the embedded Redis, shared by both
+        if how == "SIGTERM":
+            # A worker that dies is started again, without anyone at the keyboard.
+            (dead,) = [c for c in children if "worker" in " ".join(c.cmdline())]
+            dead.kill()
+            deadline = time.monotonic() + 30
+            while not [c for c in workers_of(process) if c.pid != dead.pid]:
+                assert time.monotonic() < deadline, "the worker was not started again"
+                time.sleep(0.2)
+            children = psutil.Process(process.pid).children(recursive=True)
     finally:
         stop(process, how)
         output, _ = process.communicate(timeout=60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -227,3 +228,22 @@ def test_a_long_session_keeps_every_screen_whole_and_in_budget(client: FlaskClie
         for line in screen.split("\n"):
             assert not line.endswith("dinheir"), screen
     assert phone.screen.startswith(("Opção inválida.\n", "Opcao invalida.\n"))
+
+
+def test_the_webhook_token_never_reaches_an_access_log(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    from app import TokenRedactor
+
+    line = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s" %s',
+        ("1.2.3.4", "POST /ussd?token=s3cret&x=1 HTTP/1.1", 200),
+        None,
+    )
+    assert TokenRedactor().filter(line)
+    assert line.getMessage() == '1.2.3.4 - "POST /ussd?token=***&x=1 HTTP/1.1" 200'
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info("%s", "POST /sms/inbound?token=s3cret HTTP/1.1")
+    assert "s3cret" not in caplog.text and "token=***" in caplog.text

@@ -19,6 +19,7 @@ import redis
 from flask import Flask, Response, abort, current_app, jsonify, request
 from rq import Queue
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import config as janela_config
@@ -42,6 +43,7 @@ from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
 from workers.queues import QUEUE_NAMES, Delivery, enqueue_inbound, enqueue_sms
+from workers.spool import Spool, Spooled
 
 log = logging.getLogger("janela")
 
@@ -64,6 +66,7 @@ class Janela:
     sms_gateway: SmsGateway
     delivery: Delivery
     hops: DeadlineRunner
+    spool: Spool
     embedded_redis: EmbeddedRedis | None = None  # stopped at exit by the process that started it
 
 
@@ -136,6 +139,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sms_gateway=make_gateway(app.config),
         delivery=delivery,
         hops=DeadlineRunner(app.config["HOP_DEADLINE"], app.config["HOP_THREADS"]),
+        spool=Spool(client, instance / "spool.jsonl"),
         embedded_redis=embedded,
     )
 
@@ -275,16 +279,35 @@ def sms_inbound() -> Response:
     except InvalidData:
         log.info("inbound SMS from a sender that is not a phone number ignored", extra={"id": provider_id})
         return _plain("OK: ignored, the sender is not a phone number")
-    stored = store_inbound(
-        janela().db,
-        provider_id=provider_id,
-        sender=sender,
-        text=clean_text(request.form.get("text"), MAX_TEXT),
-        to=_field("to", 40),
-        link_id=_field("linkId", 100),
-        network_code=_field("networkCode", 20),
-    )
+    fields = {
+        "id": provider_id,
+        "from": sender,
+        "text": clean_text(request.form.get("text"), MAX_TEXT),
+        "to": _field("to", 40),
+        "linkId": _field("linkId", 100),
+        "networkCode": _field("networkCode", 20),
+    }
+    try:
+        stored = store_inbound(
+            janela().db,
+            provider_id=provider_id,
+            sender=sender,
+            text=fields["text"] or "",
+            to=fields["to"],
+            link_id=fields["linkId"],
+            network_code=fields["networkCode"],
+        )
+    except SQLAlchemyError:
+        return _spool("inbound", fields)
     return _plain("OK" if stored else "OK: already received")
+
+
+def _spool(kind: str, fields: dict[str, str | None]) -> Response:
+    # The database is gone: keep what arrived and answer 200, or AT retries for a while and
+    # then gives up, and the person's message is lost. The sweep stores it once the database is back.
+    log.warning("database unavailable: %s callback spooled", kind, exc_info=True)
+    where = janela().spool.keep(Spooled(kind, fields))
+    return _plain(f"OK: kept ({where}), the database is unavailable")
 
 
 def sms_delivery() -> Response:
@@ -293,7 +316,12 @@ def sms_delivery() -> Response:
     if not provider_id:
         return _plain("Bad request: id is missing", 400)
     status = _field("status", 20) or ""
-    if not record_delivery(janela().db, provider_id, status, _field("failureReason", 200)):
+    reason = _field("failureReason", 200)
+    try:
+        known = record_delivery(janela().db, provider_id, status, reason)
+    except SQLAlchemyError:
+        return _spool("delivery", {"id": provider_id, "status": status, "failureReason": reason})
+    if not known:
         # AT retries a report until it gets a 200; an id we never sent will not appear later.
         log.warning("delivery report for an unknown message", extra={"provider_id": provider_id})
         return _plain("OK: unknown message")
@@ -319,6 +347,8 @@ def healthz() -> tuple[Response, int]:
         report["queues"] = {name: q.count for name, q in app.queues.items()}
         report["queue_depth"] = sum(report["queues"].values())
         report["failed_jobs"] = sum(q.failed_job_registry.count for q in app.queues.values())
+        # Callbacks that arrived while the database was gone, waiting for the sweep.
+        report["spooled"] = app.spool.waiting()
     except Exception as exc:
         log.warning("health: redis unreachable", exc_info=True)
         report["redis"] = f"error: {type(exc).__name__}"

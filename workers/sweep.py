@@ -36,6 +36,11 @@ def sweep(app: Flask) -> SweepReport:
     janela = app.extensions["janela"]
     policy = janela.delivery
     grace = timedelta(seconds=policy.sweep_grace)
+    # Callbacks the web kept while the database was gone: stored now, each once.
+    janela.spool.move_file_to_redis()
+    replayed = janela.spool.replay(janela.db)
+    if replayed:
+        log.warning("sweep stored %s callbacks kept while the database was unavailable", replayed)
     released = release_stale_claims(janela.db, timedelta(seconds=policy.stale_after))
     sms = sorted(set(released) | set(stranded_sms(janela.db, grace)))
     enqueue_sms(janela.queues, sms, policy.rq_retry)

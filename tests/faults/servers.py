@@ -93,8 +93,8 @@ class PrivatePostgres:
         for process in self.processes():
             process.send_signal(signal.SIGCONT)
 
-    def stop(self) -> None:
-        """Stop the server, thawing it first if it was frozen."""
+    def halt(self) -> None:
+        """Stop the server at once (as a crash would), keeping its data for start()."""
         try:
             self.thaw()
         except (FileNotFoundError, psutil.Error):
@@ -105,6 +105,11 @@ class PrivatePostgres:
             # A server that will not stop must still not outlive the test.
             for process in self.processes():
                 process.kill()
+
+    def stop(self) -> None:
+        """Stop the server for good and remove its folder."""
+        try:
+            self.halt()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
 

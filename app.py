@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from rq import Queue
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as janela_config
 from conversations.deadline import DeadlinePassed, DeadlineRunner
@@ -157,6 +159,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not any(isinstance(f, TokenRedactor) for f in access_log.filters):
             access_log.addFilter(TokenRedactor())
     app.before_request(_check_token)
+    if app.config["PROXY_HOPS"]:
+        # Behind a load balancer the caller's address is in X-Forwarded-For, set by that many proxies.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.add_url_rule("/ussd", view_func=ussd, methods=["POST"])
     app.add_url_rule("/ussd/events", view_func=ussd_events, methods=["POST"])
     app.add_url_rule("/sms/inbound", view_func=sms_inbound, methods=["POST"])
@@ -189,13 +195,29 @@ class TokenRedactor(logging.Filter):
 
 
 def _check_token() -> None:
-    """Refuse webhooks that do not carry WEBHOOK_TOKEN, when one is set."""
+    """Refuse webhooks that do not carry WEBHOOK_TOKEN, or come from outside WEBHOOK_SOURCES."""
+    if request.endpoint not in WEBHOOKS:
+        return
+    sources = current_app.config["WEBHOOK_SOURCES"]
+    if sources and not _from_any(request.remote_addr, sources):
+        log.warning(
+            "webhook refused: not from the gateway's addresses", extra={"source": request.remote_addr}
+        )
+        abort(403)
     token = current_app.config["WEBHOOK_TOKEN"]
-    if not token or request.endpoint not in WEBHOOKS:
+    if not token:
         return
     given = request.args.get("token", "")
     if not hmac.compare_digest(given.encode(), token.encode()):
         abort(403)
+
+
+def _from_any(address: str | None, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def _plain(body: str, status: int = 200) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
@@ -105,6 +106,9 @@ def defaults(instance: Path) -> dict[str, Any]:
         "DB_STATEMENT_TIMEOUT_MS": 4000,  # PostgreSQL cancels a statement running longer
         "DB_POOL_TIMEOUT": 3,  # seconds to wait for a free database connection
         # Days to keep session ends, ID lookups, handled inbound texts and contacts with nothing kept.
+        # Addresses Africa's Talking posts from (CIDRs, comma-separated); empty: any address.
+        "WEBHOOK_SOURCES": "",
+        "PROXY_HOPS": 0,  # proxies in front that set X-Forwarded-For (a load balancer: 1)
         "RETENTION_DAYS": 180,
         "SMS_RETENTION_DAYS": 365,  # days to keep SMS sent or given up on
     }
@@ -169,6 +173,20 @@ def load(
     settings["DEFAULT_LANGUAGE"] = default_language
 
     settings["USSD_SERVICE_CODES"] = _split(settings["USSD_SERVICE_CODES"])
+    try:
+        settings["WEBHOOK_SOURCES"] = tuple(
+            ip_network(cidr, strict=False) for cidr in _split(settings["WEBHOOK_SOURCES"])
+        )
+    except ValueError as exc:
+        raise ConfigError(
+            f"WEBHOOK_SOURCES must be addresses or networks such as 52.48.80.0/24: {exc}"
+        ) from exc
+    try:
+        settings["PROXY_HOPS"] = int(settings["PROXY_HOPS"])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("PROXY_HOPS must be a whole number") from exc
+    if settings["PROXY_HOPS"] < 0:
+        raise ConfigError("PROXY_HOPS cannot be negative")
 
     backend = settings["SMS_BACKEND"] or ("africastalking" if settings["AT_API_KEY"] else "outbox")
     if backend not in ("africastalking", "outbox"):

@@ -247,3 +247,28 @@ def test_the_webhook_token_never_reaches_an_access_log(app: Flask, caplog: pytes
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         logging.getLogger("werkzeug").info("%s", "POST /sms/inbound?token=s3cret HTTP/1.1")
     assert "s3cret" not in caplog.text and "token=***" in caplog.text
+
+
+def test_webhooks_can_be_held_to_the_gateways_addresses(make_app: Any) -> None:
+    app = make_app(WEBHOOK_SOURCES="52.48.80.0/24, 2001:db8::/32")
+    client = app.test_client()
+    assert client.post("/ussd", data=FORM, environ_base={"REMOTE_ADDR": "52.48.80.7"}).status_code == 200
+    assert client.post("/ussd", data=FORM, environ_base={"REMOTE_ADDR": "2001:db8::5"}).status_code == 200
+    assert client.post("/ussd", data=FORM, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
+    assert (
+        client.post("/sms/inbound", data={}, environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
+    )
+    # A forged X-Forwarded-For counts only behind a proxy the deployment declared.
+    forged = {"REMOTE_ADDR": "203.0.113.9", "HTTP_X_FORWARDED_FOR": "52.48.80.7"}
+    assert client.post("/ussd", data=FORM, environ_base=forged).status_code == 403
+    behind = make_app(WEBHOOK_SOURCES="52.48.80.0/24", PROXY_HOPS=1).test_client()
+    proxied = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "52.48.80.7"}
+    assert behind.post("/ussd", data=FORM, environ_base=proxied).status_code == 200
+    assert client.get("/healthz").status_code == 200  # health is not a webhook
+
+
+def test_webhook_sources_that_are_not_addresses_are_refused(make_app: Any) -> None:
+    from config import ConfigError
+
+    with pytest.raises(ConfigError, match="WEBHOOK_SOURCES must be addresses"):
+        make_app(WEBHOOK_SOURCES="africastalking.com")

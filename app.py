@@ -37,6 +37,7 @@ from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
 from workers.queues import QUEUE_NAMES, Delivery, enqueue_inbound, enqueue_sms
+from workers.run import run_worker
 
 log = logging.getLogger("janela")
 
@@ -341,6 +342,12 @@ def main() -> None:
             worker.kill()
         # The embedded Redis stops itself when its last client (this process) exits.
         del embedded
+
+
+def worker_main() -> None:
+    """Run `janela-worker`: make the app once, here at the edge, and work its queues."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(create_app())
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UtcDateTime, utcnow
+from registry.statuses import CaseStatus, SmsStatus
 
 PROGRAMME_FIELDS = ("name", "summary", "eligibility", "benefits", "how_to_apply")
 
@@ -85,7 +86,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(40))
     essential: Mapped[bool] = mapped_column(default=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=SmsStatus.QUEUED, index=True)
     encoding: Mapped[str] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(Integer)
     part: Mapped[int] = mapped_column(Integer, default=1)
@@ -293,7 +294,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.RECEIVED, index=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)  # the commune desk
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))

@@ -30,4 +30,3 @@ def run_worker(app: Flask, burst: bool = False) -> bool:
             return worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
         finally:
             stop.set()
-

@@ -157,8 +157,12 @@ class CaseStatus:
 
 
 def forgot(ctx: Context) -> Target:
-    """SMS the IDs to this phone if it is registered on a household; say the same either way."""
-    send_ids_to_phone(ctx.db, ctx.phone, ctx.language, ids_sms, ctx.settings.sms_policy)
+    """SMS the IDs to this phone if it is registered on a household; say the same either way.
+
+    At most one such SMS a local day per phone: a second ask the same day reads the same screen
+    and sends nothing, so the answer never tells whether the phone is known.
+    """
+    send_ids_to_phone(ctx.db, ctx.phone, ctx.language, ids_sms, ctx.settings.services)
     return Go("id_forgot_sent")
 
 

@@ -29,8 +29,11 @@ class Holder:
     open_cases: list[tuple[str, str]]  # (reference, status)
 
 
-def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | None:
-    """Return the holder of sp_id when birth_year is theirs; None for any mismatch."""
+def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: str) -> Holder | None:
+    """Return the holder of sp_id when birth_year is theirs; None for any mismatch.
+
+    Programmes are named in language, else in fallback (the deployment's DEFAULT_LANGUAGE).
+    """
     if not is_valid(sp_id):
         return None
     with db() as session:
@@ -58,7 +61,7 @@ def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | 
             return None
         person = found[0]
         # Programme names come from the cached catalogue, not from a join per lookup.
-        names = programme_names(db, language)
+        names = programme_names(db, language, fallback)
         rows = [
             (names.get(row.programme_id, str(row.programme_id)), row.status)
             for row in found

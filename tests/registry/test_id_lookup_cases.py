@@ -50,7 +50,7 @@ def test_the_holder_sees_open_requests_by_person_and_by_household_phone_only(app
                 ),
             ]
         )
-    holder = find_holder(db, "1701000010", 1990, "en")
+    holder = find_holder(db, "1701000010", 1990, "en", "km")
     assert holder is not None
     assert holder.open_cases == [("1000001", "queued"), ("1000002", "picked_up"), ("1000005", "escalated")]
     assert ("IDPoor (Equity Card)", "active") in holder.enrolments

@@ -45,6 +45,7 @@ from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
 from workers.queues import QUEUE_NAMES, Delivery, enqueue_inbound, enqueue_sms
+from workers.run import run_worker
 from workers.spool import Spool, Spooled
 
 log = logging.getLogger("janela")
@@ -483,6 +484,12 @@ class WorkerKeeper:
 def _leave(signum: int, _frame: Any) -> None:
     """Turn SIGTERM into the KeyboardInterrupt that Ctrl-C gives, so the same clean-up runs."""
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def worker_main() -> None:
+    """Run `janela-worker`: make the app once, here at the edge, and work its queues."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(create_app())
 
 
 if __name__ == "__main__":

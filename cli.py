@@ -14,6 +14,7 @@ from registry.catalogue import import_catalogue
 from registry.errors import InvalidData
 from registry.migrate import downgrade, upgrade
 from registry.models import STAFF_ROLES
+from registry.statuses import SmsStatus
 
 
 def _janela():  # type: ignore[no-untyped-def]
@@ -230,9 +231,7 @@ sms_group = AppGroup("sms", help="Outgoing SMS: what was sent, what failed, and 
 
 
 @sms_group.command("list")
-@click.option(
-    "--status", default=None, help="queued, retry, sending, sent, delivered, failed, suppressed, held"
-)
+@click.option("--status", default=None, type=click.Choice([str(s) for s in SmsStatus]))
 @click.option("--phone", default=None, help="Only messages to this number.")
 @click.option("--limit", default=30, show_default=True)
 def sms_list(status: str | None, phone: str | None, limit: int) -> None:

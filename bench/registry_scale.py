@@ -105,7 +105,7 @@ def measure(db: Db, size: Size, rounds: int) -> list[Timing]:
 
     def lookup(i: int) -> None:
         _pid, sp_id, year, _ref, _phone = samples[i % len(samples)]
-        assert find_holder(db, sp_id, year, "km") is not None
+        assert find_holder(db, sp_id, year, "km", "km") is not None
 
     def status(i: int) -> None:
         _pid, _sp, _year, reference, phone = samples[i % len(samples)]
@@ -118,10 +118,10 @@ def measure(db: Db, size: Size, rounds: int) -> list[Timing]:
             find_duplicate(session, declared, village_ids[i % len(village_ids)])
 
     def queue(_i: int) -> None:
-        assert len(list_queue(db, desk, "km")) >= 2000
+        assert len(list_queue(db, desk, "km", "km")) >= 2000
 
     def queue_page(i: int) -> None:
-        assert len(list_queue(db, desk, "km", limit=50, offset=50 * (i % 40))) == 50
+        assert len(list_queue(db, desk, "km", "km", limit=50, offset=50 * (i % 40))) == 50
 
     def sweep(_i: int) -> None:
         stranded_sms(db, timedelta(seconds=60))

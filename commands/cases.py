@@ -73,7 +73,9 @@ def cases_list(desk_code: str, include_closed: bool) -> None:
     app_ = _janela()
     zone = app_.settings.zone
     try:
-        cases = list_queue(app_.db, desk_code, app_.settings.default_language, include_closed)
+        cases = list_queue(
+            app_.db, desk_code, app_.settings.default_language, app_.settings.default_language, include_closed
+        )
     except NotFound as exc:
         raise click.ClickException(f"no desk {desk_code}") from exc
     for c in cases:

@@ -13,6 +13,7 @@ from conversations.prereg import SCREENS as PREREGISTRATION_SCREENS
 from conversations.prereg import open_preregistration
 from conversations.screens import Choice, Context, Do, Go, Home, Screen, Target, View
 from registry import services
+from registry.idempotency import request_key
 from registry.outbox import queue_sms
 from registry.services import ProgrammeInfo
 
@@ -102,7 +103,7 @@ def programme_sms(t: Translator, info: ProgrammeInfo) -> str:
 
 
 def send_programme_sms(ctx: Context) -> Target:
-    """Write the programme's description to the outbox for the caller, once per session."""
+    """Write the programme's description to the outbox for the caller, once per phone and session."""
     info = _programme(ctx)
     queue_sms(
         ctx.db,
@@ -111,7 +112,9 @@ def send_programme_sms(ctx: Context) -> Target:
         body=programme_sms(ctx.t, info),
         purpose="programme_info",
         policy=ctx.settings.sms_policy,
-        idempotency_key=f"ussd:{ctx.session_id}:programme:{info.code}",
+        # The phone as well as the session: operators reuse session ids, and another caller's
+        # request must not be taken for this one's repeat.
+        idempotency_key=request_key("programme_info", ctx.phone, f"{ctx.session_id}:{info.code}"),
     )
     return Go("programme_sms_sent", {"code": info.code})
 

@@ -80,7 +80,7 @@ def read_year(ctx: Context, text: str) -> Target:
         record_lookup(ctx.db, ctx.phone, sp_id, "locked")
         return Go("id_locked")
     year = int(text) if len(text) == 4 and text.isdigit() else 0
-    holder = find_holder(ctx.db, sp_id, year, ctx.language) if year else None
+    holder = find_holder(ctx.db, sp_id, year, ctx.language, ctx.settings.default_language) if year else None
     if holder is None:
         record_lookup(ctx.db, ctx.phone, sp_id, "mismatch")
         if checks.fail(ctx.phone, sp_id):
@@ -98,7 +98,9 @@ class Holder:
     def view(self, ctx: Context) -> View:
         """List enrolments with their status, then open requests."""
         t = ctx.t
-        holder = find_holder(ctx.db, ctx.params["sp_id"], int(ctx.params["year"]), ctx.language)
+        holder = find_holder(
+            ctx.db, ctx.params["sp_id"], int(ctx.params["year"]), ctx.language, ctx.settings.default_language
+        )
         if holder is None:
             return View(t("The ID and the year do not match. Try again."))
         lines = [holder.name]
@@ -157,8 +159,12 @@ class CaseStatus:
 
 
 def forgot(ctx: Context) -> Target:
-    """SMS the IDs to this phone if it is registered on a household; say the same either way."""
-    send_ids_to_phone(ctx.db, ctx.phone, ctx.language, ids_sms, ctx.settings.sms_policy)
+    """SMS the IDs to this phone if it is registered on a household; say the same either way.
+
+    At most one such SMS a local day per phone: a second ask the same day reads the same screen
+    and sends nothing, so the answer never tells whether the phone is known.
+    """
+    send_ids_to_phone(ctx.db, ctx.phone, ctx.language, ids_sms, ctx.settings.services)
     return Go("id_forgot_sent")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from flask import Flask, current_app, g, session
@@ -47,17 +47,9 @@ def t(message: str, **values: Any) -> str:
     return Translator(desk_language())(message, **values)
 
 
-# Until a TIMEZONE setting says otherwise, the country's own clock (storage stays UTC).
-COUNTRY_TIMEZONE = {"KH": "Asia/Phnom_Penh", "MZ": "Africa/Maputo"}
-
-
 def desk_timezone() -> ZoneInfo:
-    """Return the time zone the desk shows moments in."""
-    name = current_app.config.get("TIMEZONE") or COUNTRY_TIMEZONE.get(current_app.config["COUNTRY"], "UTC")
-    try:
-        return ZoneInfo(str(name))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    """Return the time zone the desk shows moments in: the deployment's one clock (TIMEZONE)."""
+    return current_app.extensions["janela"].settings.zone
 
 
 def when(value: datetime | None) -> str:

@@ -438,7 +438,9 @@ def walk_in() -> str | BaseResponse:
     language = desk_language()
     form = WalkInForm()
     villages = villages_of(app.db, _actor(), language)
-    programmes = services.list_programmes(app.db, app.settings.country, language)
+    programmes = services.list_programmes(
+        app.db, app.settings.country, language, app.settings.default_language
+    )
     form.village.choices = villages
     form.programmes.choices = [(p.code, p.name) for p in programmes]
     if request.method == "GET":

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from registry.db import utcnow
 from registry.models import Area, Case, CaseEvent, Staff
 from registry.references import is_valid, unused_reference
+from registry.statuses import CaseStatus
 
 CATEGORIES = (
     "payment_missing",
@@ -27,18 +28,6 @@ CATEGORIES = (
     "appeal",
     "other",
 )
-
-
-class CaseStatus(StrEnum):
-    """Where a case is in its life; the values are what the database stores."""
-
-    RECEIVED = "queued"  # filed, waiting at its desk
-    ACKNOWLEDGED = "acknowledged"  # the village chief said OK
-    PICKED_UP = "picked_up"  # an officer of the desk took it
-    RESOLVED_IN_VILLAGE = "resolved_village"  # the chief said DONE; the desk confirms and closes
-    ESCALATED = "escalated"  # handed to the next level, waiting there to be picked up
-    RESOLVED = "resolved"  # closed with an outcome
-    REJECTED = "rejected"  # closed without action, with a reason
 
 
 CLOSED: tuple[CaseStatus, ...] = (CaseStatus.RESOLVED, CaseStatus.REJECTED)

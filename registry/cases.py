@@ -33,7 +33,7 @@ from registry.case_types import (
 )
 from registry.errors import NotFound
 from registry.escalation import escalate_overdue
-from registry.models import Area, Case, HouseholdPhone, Person, Staff
+from registry.models import Area, Case, HouseholdPhone, Person, Staff, area_name
 from registry.services import Db
 
 
@@ -88,11 +88,14 @@ def list_queue(
     db: Db,
     desk_code: str,
     language: str,
+    fallback: str,
     include_closed: bool = False,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[CaseView]:
     """Return a desk's cases (a page of them, with limit), the one due soonest first.
+
+    Villages are named in language, else in fallback (the deployment's DEFAULT_LANGUAGE).
 
     Reads only the columns a queue shows, with the village joined in the same query: a desk with
     2,000 open cases is one index scan, not 2,000 objects and their villages.
@@ -127,7 +130,8 @@ def list_queue(
             query = query.limit(limit).offset(offset)
         views = []
         for row in session.execute(query):
-            place = {"km": row.name_km, "pt": row.name_pt}.get(language, row.name_en)
+            names = {"km": row.name_km, "pt": row.name_pt, "en": row.name_en}
+            place = area_name(names, language, fallback)
             views.append(
                 CaseView(
                     row.reference,

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import or_, select, union
 from sqlalchemy.orm import Session
 
 from registry.case_types import OPEN
+from registry.clock import local_today
 from registry.db import utcnow
-from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, Person
-from registry.outbox import SmsPolicy, add_sms
+from registry.idempotency import insert_once, request_key
+from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, OutboxMessage, Person
+from registry.outbox import add_sms
 from registry.references import is_valid
 from registry.services import Db, programme_names
+from registry.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,11 @@ class Holder:
     open_cases: list[tuple[str, str]]  # (reference, status)
 
 
-def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | None:
-    """Return the holder of sp_id when birth_year is theirs; None for any mismatch."""
+def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: str) -> Holder | None:
+    """Return the holder of sp_id when birth_year is theirs; None for any mismatch.
+
+    Programmes are named in language, else in fallback (the deployment's DEFAULT_LANGUAGE).
+    """
     if not is_valid(sp_id):
         return None
     with db() as session:
@@ -53,7 +61,7 @@ def find_holder(db: Db, sp_id: str, birth_year: int, language: str) -> Holder | 
             return None
         person = found[0]
         # Programme names come from the cached catalogue, not from a join per lookup.
-        names = programme_names(db, language)
+        names = programme_names(db, language, fallback)
         rows = [
             (names.get(row.programme_id, str(row.programme_id)), row.status)
             for row in found
@@ -90,18 +98,48 @@ def _ids_of(session: Session, phone: str) -> list[tuple[str, str]]:
     return [(p.full_name, p.sp_id or "") for p in persons]
 
 
-def send_ids_to_phone(db: Db, phone: str, language: str, compose, policy: SmsPolicy) -> bool:  # type: ignore[no-untyped-def]
-    """SMS the IDs of the household this phone is registered on, to this phone only.
+def send_ids_to_phone(
+    db: Db,
+    phone: str,
+    language: str,
+    compose: Callable[[str, list[tuple[str, str]]], str],
+    settings: ServiceSettings,
+    now: datetime | None = None,
+) -> bool:
+    """SMS the IDs of the household this phone is registered on, to this phone, once a local day.
 
-    compose(language, [(name, id)]) writes the text. Returns False (and sends nothing) when the
-    phone is on no household: the caller is told the same either way.
+    compose(language, [(name, id)]) writes the text. Returns True only when an SMS was written now:
+    a phone on no household, or one already sent its IDs today, gets nothing, and the caller says
+    the same either way. The limit is the outbox row's unique key (phone and local date), so it
+    holds without Redis and when two requests race: otherwise anyone could make the service pay
+    for SMS in a loop.
     """
-    with db.begin() as session:
+    day = local_today(settings.zone, now).isoformat()
+    key = request_key("id_reminder", phone, day)
+
+    def sent_today(session: Session) -> bool | None:
+        found = session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key))
+        return False if found is not None else None
+
+    def send(session: Session) -> bool:
         ids = _ids_of(session, phone)
         if not ids:
             return False
-        add_sms(session, phone, language, compose(language, ids), "id_reminder", policy)
+        add_sms(
+            session,
+            phone,
+            language,
+            compose(language, ids),
+            "id_reminder",
+            settings.sms_policy,
+            idempotency_key=key,
+        )
+        # Flush inside the transaction, so a racing twin fails on the key here, not at commit.
+        session.flush()
         return True
+
+    written, _ = insert_once(db, sent_today, send)
+    return written
 
 
 def ids_for_phone(db: Db, phone: str) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UtcDateTime, utcnow
+from registry.statuses import CaseStatus, SmsStatus
 
 PROGRAMME_FIELDS = ("name", "summary", "eligibility", "benefits", "how_to_apply")
 
@@ -45,9 +46,11 @@ class Programme(Base):
         """Return this programme's texts in a language, if it has them."""
         return next((t for t in self.texts if t.language == language), None)
 
-    def text_for(self, language: str, fallback: str = "en") -> ProgrammeText | None:
-        """Return the texts in a language, else in the fallback, else in any language it has."""
-        return self.text(language) or self.text(fallback) or (self.texts[0] if self.texts else None)
+    def text_for(self, language: str, fallback: str | None = None) -> ProgrammeText | None:
+        """Return the texts in a language, else in fallback (DEFAULT_LANGUAGE), else in any it has."""
+        # No language is assumed here: the caller names the deployment's default.
+        found = self.text(language) or (self.text(fallback) if fallback else None)
+        return found or (self.texts[0] if self.texts else None)
 
 
 class ProgrammeText(Base):
@@ -85,7 +88,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(String(40))
     essential: Mapped[bool] = mapped_column(default=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=SmsStatus.QUEUED, index=True)
     encoding: Mapped[str] = mapped_column(String(8))
     segments: Mapped[int] = mapped_column(Integer)
     part: Mapped[int] = mapped_column(Integer, default=1)
@@ -159,6 +162,18 @@ ROLE_LEVEL = {
 }
 
 
+def area_name(names: dict[str, str], language: str, fallback: str | None) -> str:
+    """Pick a name by language, else by fallback; refuse a language areas are not named in.
+
+    Areas are named in km, pt and en, the languages with catalogs: a new language needs its names
+    first, and saying so beats showing a name in a language nobody chose.
+    """
+    for wanted in (language, fallback):
+        if wanted and names.get(wanted):
+            return names[wanted]
+    raise ValueError(f"areas have no names in {language!r} (nor in {fallback!r})")
+
+
 class Area(Base):
     """An administrative area: province, district, commune or village, with its official code."""
 
@@ -173,9 +188,9 @@ class Area(Base):
     name_en: Mapped[str] = mapped_column(String(120))
     parent: Mapped[Area | None] = relationship(remote_side="Area.id")
 
-    def name(self, language: str) -> str:
-        """Return the area's name in a language."""
-        return {"km": self.name_km, "pt": self.name_pt}.get(language, self.name_en)
+    def name(self, language: str, fallback: str | None = None) -> str:
+        """Return the area's name in a language, else in fallback (the deployment's DEFAULT_LANGUAGE)."""
+        return area_name({"km": self.name_km, "pt": self.name_pt, "en": self.name_en}, language, fallback)
 
 
 class Household(Base):
@@ -293,7 +308,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(12), unique=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.RECEIVED, index=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
     desk_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)  # the commune desk
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))

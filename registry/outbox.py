@@ -18,20 +18,29 @@ from phonetext.splitting import split_sms
 from registry.db import utcnow
 from registry.models import Contact, OutboxMessage
 from registry.services import Db
+from registry.statuses import SmsStatus
 
-SENDABLE = ("queued", "retry")
-FINAL = ("delivered", "failed", "suppressed", "held")
+SENDABLE = (SmsStatus.QUEUED, SmsStatus.RETRY)
+FINAL = (SmsStatus.DELIVERED, SmsStatus.FAILED, SmsStatus.SUPPRESSED, SmsStatus.HELD)
 # AT's delivery statuses, and what each means for the message.
 DELIVERY_STATUS = {
-    "Success": "delivered",
-    "Sent": "sent",
-    "Submitted": "sent",
-    "Buffered": "sent",
-    "Failed": "failed",
-    "Rejected": "failed",
-    "Expired": "failed",
+    "Success": SmsStatus.DELIVERED,
+    "Sent": SmsStatus.SENT,
+    "Submitted": SmsStatus.SENT,
+    "Buffered": SmsStatus.SENT,
+    "Failed": SmsStatus.FAILED,
+    "Rejected": SmsStatus.FAILED,
+    "Expired": SmsStatus.FAILED,
 }
-_RANK = {"queued": 0, "retry": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+# A delivery report never moves a message backwards: a late "Sent" after "Success" changes nothing.
+_RANK: dict[str, int] = {
+    SmsStatus.QUEUED: 0,
+    SmsStatus.RETRY: 0,
+    SmsStatus.SENDING: 1,
+    SmsStatus.SENT: 2,
+    SmsStatus.DELIVERED: 3,
+    SmsStatus.FAILED: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -170,7 +179,7 @@ def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(SENDABLE))
             .values(
-                status="sending",
+                status=SmsStatus.SENDING,
                 attempts=OutboxMessage.attempts + 1,
                 claimed_at=now,
                 updated_at=now,
@@ -205,7 +214,7 @@ def is_suppressed(db: Db, message_id: int) -> bool:
 def settle_sms(
     db: Db,
     message_id: int,
-    status: str,
+    status: SmsStatus,
     provider_message_id: str | None = None,
     cost: str | None = None,
     error: str | None = None,
@@ -222,7 +231,7 @@ def settle_sms(
         values["provider_message_id"] = provider_message_id
     if cost is not None:
         values["cost"] = cost
-    if status == "sent":
+    if status == SmsStatus.SENT:
         values["sent_at"] = utcnow()
     with db.begin() as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
@@ -243,9 +252,9 @@ def record_delivery(db: Db, provider_message_id: str, at_status: str, reason: st
         if status is None or _RANK.get(status, 0) < _RANK.get(message.status, 0):
             return True
         message.status = status
-        if status == "delivered":
+        if status == SmsStatus.DELIVERED:
             message.delivered_at = utcnow()
-        if status == "failed":
+        if status == SmsStatus.FAILED:
             message.last_error = f"{at_status}: {reason}" if reason else at_status
         return True
 
@@ -275,15 +284,15 @@ def release_stale_claims(db: Db, older_than: timedelta) -> list[int]:
         ids = list(
             session.scalars(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < cutoff)
+                .where(OutboxMessage.status == SmsStatus.SENDING, OutboxMessage.claimed_at < cutoff)
                 .with_for_update(skip_locked=True)
             )
         )
         if ids:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
-                .values(status="retry", last_error="the sending worker stopped", updated_at=utcnow())
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == SmsStatus.SENDING)
+                .values(status=SmsStatus.RETRY, last_error="the sending worker stopped", updated_at=utcnow())
             )
         return ids
 
@@ -291,12 +300,12 @@ def release_stale_claims(db: Db, older_than: timedelta) -> list[int]:
 def retry_failed_sms(db: Db, message_ids: list[int] | None = None) -> list[int]:
     """Make failed messages sendable again (all of them, or the given ones); return their ids."""
     with db.begin() as session:
-        query = select(OutboxMessage).where(OutboxMessage.status == "failed")
+        query = select(OutboxMessage).where(OutboxMessage.status == SmsStatus.FAILED)
         if message_ids:
             query = query.where(OutboxMessage.id.in_(message_ids))
         messages = list(session.scalars(query))
         for message in messages:
-            message.status = "retry"
+            message.status = SmsStatus.RETRY
         return [m.id for m in messages]
 
 

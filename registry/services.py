@@ -64,20 +64,23 @@ def _programme_query(country: str):  # type: ignore[no-untyped-def]
     )
 
 
-def list_programmes(db: Db, country: str, language: str, fallback: str = "en") -> list[ProgrammeSummary]:
-    """Return a country's active programmes, in catalogue order, named in a language."""
+def list_programmes(db: Db, country: str, language: str, fallback: str) -> list[ProgrammeSummary]:
+    """Return a country's active programmes, in catalogue order, named in a language (else fallback).
+
+    fallback is the deployment's DEFAULT_LANGUAGE, given by the caller: no language is assumed here.
+    """
     key = ("list", country, language, fallback)
     return list(_CATALOGUE.get(db, key, lambda: tuple(_list_programmes(db, country, language, fallback))))
 
 
-def get_programme(db: Db, country: str, code: str, language: str, fallback: str = "en") -> ProgrammeInfo:
-    """Return one programme's description in a language; raise NotFound if there is none."""
+def get_programme(db: Db, country: str, code: str, language: str, fallback: str) -> ProgrammeInfo:
+    """Return one programme's description in a language, else fallback; raise NotFound if none."""
     key = ("one", country, code, language, fallback)
     return _CATALOGUE.get(db, key, lambda: _get_programme(db, country, code, language, fallback))
 
 
-def programme_names(db: Db, language: str, fallback: str = "en") -> dict[int, str]:
-    """Return every programme's name in a language, by id (any country): what enrolments show."""
+def programme_names(db: Db, language: str, fallback: str) -> dict[int, str]:
+    """Return every programme's name in a language (else fallback), by id: what enrolments show."""
     return _CATALOGUE.get(db, ("names", language, fallback), lambda: _programme_names(db, language, fallback))
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from registry.audit import record
 from registry.db import utcnow
 from registry.errors import InvalidData, NotFound
-from registry.models import Contact, Staff, StaffCredential
+from registry.models import Staff, StaffCredential
+from registry.notify import language_of
 from registry.outbox import SmsPolicy, add_sms
 from registry.phones import mask_phone
 from registry.scoping import DESK_ROLES, Actor, actor_of
@@ -151,9 +152,7 @@ def send_setup_code(
         credential = _credential(session, staff.id)
         credential.setup_code_hash = _hasher.hash(code)
         credential.setup_code_expires_at = utcnow() + timedelta(minutes=policy.setup_code_minutes)
-        language = (
-            session.scalar(select(Contact.language).where(Contact.phone == staff.phone)) or default_language
-        )
+        language = language_of(session, staff.phone, default_language)
         add_sms(
             session,
             staff.phone,

@@ -121,7 +121,9 @@ def test_a_chief_of_another_village_is_refused_and_the_attempt_recorded(app: Fla
     assert case(app, reference).status == "queued"
     assert "refused_ok" in events(app, reference)
     with app.extensions["janela"].db() as session:
-        reply = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == OTHER_CHIEF)).all()
+        reply = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == OTHER_CHIEF).order_by(OutboxMessage.id)
+        ).all()
     assert reply[-1].body.startswith("សូមអភ័យទោស អ្នកមិនអាចធ្វើសកម្មភាពលើករណី")
 
 
@@ -136,10 +138,16 @@ def test_done_and_info_from_the_chief(app: Flask) -> None:
     assert (resolved.status, resolved.outcome) == ("resolved_village", "paid on 20 Nov by the agent")
     with app.extensions["janela"].db() as session:
         to_chief = [
-            m.body for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CHIEF))
+            m.body
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == CHIEF).order_by(OutboxMessage.id)
+            )
         ]
         to_citizen = [
-            m.body for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CITIZEN))
+            m.body
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == CITIZEN).order_by(OutboxMessage.id)
+            )
         ]
     assert any(
         b.startswith(f"Case {reference} (Payment not received or late) in Trapeang Thom") for b in to_chief
@@ -205,7 +213,9 @@ def test_overdue_cases_escalate_once_and_everyone_is_told(app: Flask) -> None:
     assert escalated.escalated_at is not None
     with db() as session:
         assert session.get_one(Case, escalated.id).desk.code == "1701"
-        bodies = {m.recipient: m.body for m in session.scalars(select(OutboxMessage))}
+        bodies = {
+            m.recipient: m.body for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        }
     assert bodies[CITIZEN].startswith(f"janela: your request {reference} was sent to the district office")
     assert bodies[DISTRICT].startswith(f"janela៖ យើងបានបញ្ជូនករណី {reference}")
     assert events(app, reference).count("escalated") == 1
@@ -221,11 +231,18 @@ def test_status_and_details_by_sms_only_for_the_phone_that_filed(app: Flask) -> 
     run_jobs(app)
     with app.extensions["janela"].db() as session:
         mine = [
-            m.body for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == CITIZEN))
+            m.body
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == CITIZEN).order_by(OutboxMessage.id)
+            )
         ]
         other = [
             m.body
-            for m in session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "+85512000555"))
+            for m in session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.recipient == "+85512000555")
+                .order_by(OutboxMessage.id)
+            )
         ]
     assert f"Request {reference} (Payment not received or late): received, waiting at the desk." in mine
     # A phone that never chose a language is answered in the language of its keyword.
@@ -240,7 +257,9 @@ def test_myid_by_sms_only_to_a_household_phone(app: Flask) -> None:
     text_in(client, "+85512000556", "MEUID")
     run_jobs(app)
     with app.extensions["janela"].db() as session:
-        replies = {m.recipient: m.body for m in session.scalars(select(OutboxMessage))}
+        replies = {
+            m.recipient: m.body for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        }
     assert "Sok Srey Pov: 1701000010" in replies["+85512345601"]
     assert "1701000010" not in replies["+85512000556"]
     assert replies["+85512000556"].startswith("Nenhum ID de protecção social")
@@ -298,7 +317,9 @@ def test_a_forgotten_id_goes_by_sms_to_a_household_phone_only(app: Flask) -> Non
         assert "1701000010" not in caller.screen
     assert screens[0] == screens[1]  # the same words whether or not the phone is known
     with db() as session:
-        sent = [(m.recipient, m.body) for m in session.scalars(select(OutboxMessage))]
+        sent = [
+            (m.recipient, m.body) for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
     assert len(sent) == 1 and sent[0][0] == "+85512345601" and "1701000010" in sent[0][1]
 
 
@@ -328,7 +349,9 @@ def test_a_complaint_filed_by_sms_with_a_village_code(app: Flask) -> None:
     run_jobs(app)
     with app.extensions["janela"].db() as session:
         filed = session.scalars(select(Case)).one()
-        reply = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "+85512000600")).all()
+        reply = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient == "+85512000600").order_by(OutboxMessage.id)
+        ).all()
     assert (filed.kind, filed.category, filed.citizen_phone) == ("complaint", "other", "+85512000600")
     assert filed.description == "não recebi o pagamento de Outubro"  # as written, accents kept
     assert any(m.body.startswith(f"A sua queixa foi recebida. Referência: {filed.reference}.") for m in reply)
@@ -337,7 +360,11 @@ def test_a_complaint_filed_by_sms_with_a_village_code(app: Flask) -> None:
 
 def session_sms(app: Flask, phone: str) -> list[OutboxMessage]:
     with app.extensions["janela"].db() as session:
-        return list(session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == phone)))
+        return list(
+            session.scalars(
+                select(OutboxMessage).where(OutboxMessage.recipient == phone).order_by(OutboxMessage.id)
+            )
+        )
 
 
 def test_a_complaint_by_sms_uses_the_village_of_a_known_phone(app: Flask) -> None:

@@ -12,6 +12,7 @@ from registry.db import utcnow
 from registry.inbound import claim_inbound, finish_inbound, mark_inbound_failed
 from registry.outbox import claim_sms, settle_sms
 from registry.phones import mask_phone
+from registry.statuses import SmsStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,26 +32,28 @@ def send_sms(message_id: int) -> str:
     if message is None:
         return "skipped: already sent, being sent, or not sendable"
     if message.suppressed:
-        settle_sms(app.db, message_id, "suppressed", error="recipient opted out")
-        return "suppressed"
+        settle_sms(app.db, message_id, SmsStatus.SUPPRESSED, error="recipient opted out")
+        return SmsStatus.SUPPRESSED
     result = app.sms_gateway.send(message.recipient, message.body)
     extra = {"sms_id": message_id, "phone": mask_phone(message.recipient), "attempt": message.attempts}
-    if result.outcome in ("sent", "held"):
-        settle_sms(app.db, message_id, result.outcome, result.provider_message_id, result.cost)
+    if result.outcome in (SmsStatus.SENT, SmsStatus.HELD):
+        settle_sms(app.db, message_id, SmsStatus(result.outcome), result.provider_message_id, result.cost)
         log.info("sms %s %s", message_id, result.outcome, extra=extra)
         return result.outcome
     if result.outcome == "permanent":
-        settle_sms(app.db, message_id, "failed", error=result.reason)
+        settle_sms(app.db, message_id, SmsStatus.FAILED, error=result.reason)
         log.warning("sms %s failed for good: %s", message_id, result.reason, extra=extra)
-        return "failed"
+        return SmsStatus.FAILED
     policy = app.delivery
     if message.attempts >= policy.max_attempts:
         reason = f"gave up after {message.attempts} attempts: {result.reason}"
-        settle_sms(app.db, message_id, "failed", error=reason)
+        settle_sms(app.db, message_id, SmsStatus.FAILED, error=reason)
         raise SmsGaveUp(reason)
     delays = policy.retry_delays or (0,)
     delay = delays[min(message.attempts - 1, len(delays) - 1)]
-    settle_sms(app.db, message_id, "retry", error=result.reason, retry_at=utcnow() + timedelta(seconds=delay))
+    settle_sms(
+        app.db, message_id, SmsStatus.RETRY, error=result.reason, retry_at=utcnow() + timedelta(seconds=delay)
+    )
     log.info("sms %s will be retried in %ss: %s", message_id, delay, result.reason, extra=extra)
     raise TransientSmsError(result.reason)
 

@@ -1,16 +1,17 @@
-"""Start an RQ worker on janela's queues, inside one app context made once."""
+"""Work janela's queues with an RQ worker, inside the one app context its caller made.
+
+The caller (app.py's `janela-worker`, or `flask worker`) builds the app: nothing under workers/
+imports app, so the package stays below the edges.
+"""
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from flask import Flask
 from rq import SimpleWorker
 
 from workers.sweep import start_sweeper
-
-log = logging.getLogger(__name__)
 
 
 def run_worker(app: Flask, burst: bool = False) -> bool:
@@ -29,11 +30,3 @@ def run_worker(app: Flask, burst: bool = False) -> bool:
             return worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
         finally:
             stop.set()
-
-
-def main() -> None:
-    """Entry point of `janela-worker`."""
-    from app import create_app
-
-    logging.basicConfig(level=logging.INFO)
-    run_worker(create_app())

@@ -43,10 +43,10 @@ def test_the_registry_generator_builds_the_shape_asked_for_and_the_services_answ
         )
         assert busy_open == BUSY_OPEN
     desk = registry_scale.busy_desk_code(db)
-    whole = list_queue(db, desk, "en")
+    whole = list_queue(db, desk, "en", "km")
     assert len(whole) == BUSY_OPEN
     assert [c.resolve_due_at for c in whole] == sorted(c.resolve_due_at for c in whole)  # type: ignore[type-var]
-    assert list_queue(db, desk, "en", limit=50, offset=100) == whole[100:150]
+    assert list_queue(db, desk, "en", "km", limit=50, offset=100) == whole[100:150]
     assert whole[0].desk == desk and whole[0].village.startswith("Village ")
     # Every timed call asserts its answer (a holder found, a status shown, 2,000 in the queue...).
     timings = registry_scale.measure(db, size, rounds=3)

@@ -180,6 +180,25 @@ def test_repeated_hop_gets_the_same_reply_and_sends_one_sms(app: Flask, client: 
     assert len(outbox(app)) == 2
 
 
+def test_two_phones_given_the_same_session_id_each_get_the_programme_sms(
+    app: Flask, client: FlaskClient
+) -> None:
+    # Operators reuse session ids: the key names the phone too, so a second caller is not told
+    # "it will reach you" while the SMS was the first caller's.
+    first, second = Phone(client, KH), Phone(client, "+85512345677")
+    for phone in (first, second):
+        set_language(app.extensions["janela"].db, phone.number, "en")
+        phone.dial()
+        phone.session_id = "ATUid_reused"
+        phone.inputs = []
+        phone.post("")
+        for key in ("1", "1", "5"):
+            phone.send(key)
+        app.extensions["janela"].redis.flushdb()  # the session is over; its id comes round again
+    recipients = {m.recipient for m in outbox(app)}
+    assert recipients == {KH, "+85512345677"}
+
+
 def test_programme_sms_is_in_the_callers_language(app: Flask, client: FlaskClient) -> None:
     set_language(app.extensions["janela"].db, KH, "km")
     phone = Phone(client, KH)

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from config import ConfigError, load
 from conversations.i18n import Translator
 from desk.texts import DeskTexts
-from registry.models import AuditEntry
+from registry.models import AuditEntry, OutboxMessage
 from registry.outbox import SmsPolicy
+from registry.services import set_language
 from registry.staff_auth import LockPolicy, send_setup_code
 from tests.desk.conftest import COMMUNE_DESK, PASSWORD, db, sign_in, sms_to, staff_id, token
 
@@ -124,6 +125,20 @@ def test_a_set_up_code_by_sms_sets_the_password_once(desk_app: Flask) -> None:
     assert again.status_code == 200  # the code worked once only
     assert sign_in(desk_app.test_client(), COMMUNE_DESK, "a brand new password").status_code == 302
     assert sign_in(desk_app.test_client(), COMMUNE_DESK, PASSWORD).status_code == 401
+
+
+def test_a_set_up_code_reads_in_the_officers_language_else_the_default(desk_app: Flask) -> None:
+    officer = staff_id(desk_app, COMMUNE_DESK)
+    send_setup_code(db(desk_app), officer, DeskTexts(), SmsPolicy(), LockPolicy(), "pt")
+    set_language(db(desk_app), COMMUNE_DESK, "en")
+    send_setup_code(db(desk_app), officer, DeskTexts(), SmsPolicy(), LockPolicy(), "pt")
+    with db(desk_app)() as session:
+        languages = session.scalars(
+            select(OutboxMessage.language)
+            .where(OutboxMessage.recipient == COMMUNE_DESK, OutboxMessage.purpose == "staff_setup")
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert languages == ["pt", "en"]
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Any) -> None:

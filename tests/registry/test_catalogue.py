@@ -59,10 +59,10 @@ def test_import_creates_then_reimport_changes_nothing(make_app: Any) -> None:
     assert (first.created, first.updated, first.unchanged) == (4, 0, 0)
     again = import_catalogue(db, demo_catalogue("MZ"))
     assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
-    names = [p.name for p in list_programmes(db, "MZ", "pt")]
+    names = [p.name for p in list_programmes(db, "MZ", "pt", "pt")]
     assert names[0] == "Subsídio Social Básico (PSSB)"
-    assert list_programmes(db, "MZ", "pt")[0].label == "Subsídio Social Básico"
-    info = get_programme(db, "MZ", "pasp", "km")
+    assert list_programmes(db, "MZ", "pt", "pt")[0].label == "Subsídio Social Básico"
+    info = get_programme(db, "MZ", "pasp", "km", "pt")
     assert info.name.endswith("(PASP)")
 
 
@@ -73,8 +73,8 @@ def test_import_updates_changed_texts_and_order(make_app: Any, tmp_path: Path) -
     changed = entry("a", summary={"km": "ថ្មី", "pt": "Novo", "en": "New"})
     result = import_catalogue(db, write(tmp_path, {"country": "ZZ", "programmes": [entry("b"), changed]}))
     assert (result.created, result.updated, result.unchanged) == (0, 2, 0)
-    assert [p.code for p in list_programmes(db, "ZZ", "en")] == ["b", "a"]
-    assert get_programme(db, "ZZ", "a", "pt").summary == "Novo"
+    assert [p.code for p in list_programmes(db, "ZZ", "en", "pt")] == ["b", "a"]
+    assert get_programme(db, "ZZ", "a", "pt", "pt").summary == "Novo"
 
 
 def test_a_bad_file_reports_every_problem_and_imports_nothing(make_app: Any, tmp_path: Path) -> None:

@@ -60,14 +60,14 @@ def test_a_bump_by_another_process_is_seen_on_the_next_check(app: Flask) -> None
 
 def test_the_catalogue_is_read_once_until_it_is_imported_again(app: Flask) -> None:
     db = app.extensions["janela"].db
-    first = services.list_programmes(db, "KH", "en")
+    first = services.list_programmes(db, "KH", "en", "km")
     # A change that does not bump is not seen: whatever changes the catalogue must bump it.
     with db.begin() as session:
         session.execute(update(Programme).where(Programme.code == first[0].code).values(active=False))
-    assert services.list_programmes(db, "KH", "en") == first
+    assert services.list_programmes(db, "KH", "en", "km") == first
     with db.begin() as session:
         bump(session, CATALOGUE)
-    assert [p.code for p in services.list_programmes(db, "KH", "en")] == [p.code for p in first[1:]]
+    assert [p.code for p in services.list_programmes(db, "KH", "en", "km")] == [p.code for p in first[1:]]
 
 
 def test_importing_areas_moves_their_version(app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]

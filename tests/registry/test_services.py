@@ -20,7 +20,7 @@ def test_language_is_remembered_and_changed(app: Flask) -> None:
 
 def test_unknown_programme_is_not_found(app: Flask) -> None:
     with pytest.raises(NotFound):
-        get_programme(app.extensions["janela"].db, "KH", "nope", "en")
+        get_programme(app.extensions["janela"].db, "KH", "nope", "en", "km")
 
 
 def test_programme_texts_fall_back_to_the_default_language(app: Flask) -> None:

@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 import registry.inbound
 from conversations.case_texts import CaseTexts
 from conversations.sms_commands import parse
 from registry.case_filing import file_complaint
-from registry.case_types import Complaint
+from registry.case_states import apply_move
+from registry.case_types import Complaint, Move
+from registry.cases import staff_by_phone
 from registry.db import utcnow
 from registry.models import Case, CaseEvent, Contact, InboundMessage, OutboxMessage
 from registry.services import set_language
 from tests.jobs import run_jobs
+from tests.phones import Phone
+from workers.jobs import process_inbound
 from workers.sweep import sweep
 
 CITIZEN = "+85512345999"
 CHIEF = "+85512600001"  # chief of Trapeang Thom (17010101)
+DESK = "+85512700001"  # desk officer of Char Chhuk (170101)
 
 
 def file(app: Flask, language: str = "en") -> str:
@@ -225,3 +231,86 @@ def test_info_from_another_chief_is_refused_and_recorded(app: Flask) -> None:
     (reply,) = bodies(app, "+85512600002")
     assert reply.startswith("សូមអភ័យទោស អ្នកមិនអាចធ្វើសកម្មភាពលើករណី")
     assert "no payment since May" not in reply
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_chief_ok_and_done_by_sms_racing_a_desk_resolve_end_consistent(app: Flask, attempt: int) -> None:
+    janela = app.extensions["janela"]
+    reference = file(app)
+    set_language(janela.db, CHIEF, "en")
+    desk = staff_by_phone(janela.db, DESK)
+    assert desk is not None
+    text_in(app, CHIEF, f"OK {reference}")
+    text_in(app, CHIEF, f"DONE {reference} paid")
+    with janela.db() as session:
+        inbound_ids = list(session.scalars(select(InboundMessage.id).order_by(InboundMessage.id)))
+    barrier = threading.Barrier(3)
+    results: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    def process(inbound_id: int) -> None:
+        # The job function itself, in a worker's app context: the path every inbound SMS takes.
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[f"inbound {inbound_id}"] = process_inbound(inbound_id)
+            except BaseException as exc:  # a thread's failure must reach the assertions
+                errors.append(exc)
+
+    def resolve() -> None:
+        barrier.wait()
+        results["resolve"] = apply_move(
+            janela.db, reference, desk, Move.RESOLVE, janela.settings.services, CaseTexts(), "paid on 21 Nov"
+        )
+
+    threads = [threading.Thread(target=process, args=(i,)) for i in inbound_ids]
+    threads.append(threading.Thread(target=resolve))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    run_jobs(app)  # the webhook's own jobs find their messages processed and change nothing
+    assert results["resolve"].applied  # the desk resolves from every open state
+    with janela.db() as session:
+        case = session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert (case.status, case.outcome) == ("resolved", "paid on 21 Nov") and case.closed_at is not None
+        statuses = list(session.scalars(select(InboundMessage.status)))
+        replies = list(
+            session.scalars(
+                select(OutboxMessage.idempotency_key)
+                .where(OutboxMessage.recipient == CHIEF, OutboxMessage.purpose == "reply")
+                .order_by(OutboxMessage.id)
+            )
+        )
+    events = actions(app, reference)
+    assert events[0] == "filed" and events[-1] == "resolved"  # nothing after the close
+    assert set(events[1:-1]) <= {"acknowledged", "resolved_at_village"} and len(set(events)) == len(events)
+    # One SMS to the citizen per event (the filing's included), none for a refused move.
+    assert len(bodies(app, CITIZEN, "case_update")) == len(events)
+    assert statuses == ["processed", "processed"]
+    assert sorted(replies) == sorted(f"inbound:{i}:reply" for i in inbound_ids)  # one reply each
+
+
+def test_a_complaint_submitted_again_after_a_redis_flush_is_one_case_and_one_sms(
+    app: Flask, client: Any
+) -> None:
+    janela = app.extensions["janela"]
+    set_language(janela.db, CITIZEN, "en")
+    caller = Phone(client, CITIZEN)
+    caller.dial()
+    for key in ("4", "1", "1", "ខ្ញុំមិនទាន់ទទួលប្រាក់ខែនេះ", "1", "Srey Pov Chan", "1", "17010101"):
+        caller.send(key)
+    while "\n98 " in caller.screen:
+        caller.send("98")
+    screen = caller.send("1")
+    assert caller.ended and screen.startswith("Thank you. Reference:"), screen
+    # Redis loses the session and its cached reply between the commit and the gateway's retry:
+    # the retried hop replays every input from the start and reaches the submission again.
+    janela.redis.flushdb()
+    assert caller.repeat()[4:] == screen
+    with janela.db() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
+        assert session.scalar(select(func.count()).select_from(CaseEvent)) == 1
+    assert len(bodies(app, CITIZEN)) == 1  # one confirmation
+    assert len(bodies(app, CHIEF)) == 1  # one alert to the village chief

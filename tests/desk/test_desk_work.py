@@ -468,3 +468,20 @@ def test_the_audit_log_names_actions_in_portuguese(desk_app: Flask) -> None:
     signed_in(desk_app, COMMUNE_DESK).get(f"/desk/cases/{complaint(desk_app)}")
     page = signed_in(desk_app, PROVINCE).get("/desk/audit").get_data(as_text=True)
     assert "Viu um caso" in page and "Entrou" in page
+
+
+def test_preregistrations_filed_without_deadlines_get_them_from_now(desk_app: Flask) -> None:
+    from registry.escalation import set_missing_deadlines
+
+    reference = preregistration(desk_app)
+    with db(desk_app).begin() as session:
+        session.execute(
+            update(Case).where(Case.reference == reference).values(ack_due_at=None, resolve_due_at=None)
+        )
+    later = utcnow() + timedelta(days=40)
+    assert set_missing_deadlines(db(desk_app), settings(desk_app), now=later) == 1
+    assert set_missing_deadlines(db(desk_app), settings(desk_app), now=later) == 0
+    case = the_case(desk_app, reference)
+    assert case.ack_due_at is not None and case.ack_due_at > later
+    result = desk_app.test_cli_runner().invoke(args=["cases", "set-deadlines"])
+    assert "0 case(s)" in result.output

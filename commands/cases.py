@@ -19,6 +19,8 @@ REFUSALS = {
     "not_now": "case {reference} cannot do that now ({status})",
     "needs_note": "say why: this needs a note",
     "top_level": "case {reference} is at the top level already",
+    "held": "case {reference} is held by {holder}: only they, or a level above taking it over, can act",
+    "no_phone": "case {reference} has no phone to send an SMS to",
 }
 
 
@@ -54,7 +56,12 @@ def _move(reference: str, phone: str, move: str, note: str | None = None) -> Non
     status = result.case.status if result.case else "-"
     if not result.applied:
         message = REFUSALS.get(result.reason, result.reason)
-        raise click.ClickException(message.format(reference=reference, phone=phone, status=status))
+        holder = result.case.held_by if result.case else ""
+        raise click.ClickException(
+            message.format(
+                reference=reference, phone=phone, status=status, holder=holder or "another officer"
+            )
+        )
     case = result.case
     assert case is not None
     click.echo(
@@ -138,3 +145,12 @@ def cases_escalate_overdue() -> None:
     app_ = _janela()
     escalated = escalate_overdue(app_.db, app_.settings.services, CaseTexts())
     click.echo(f"{len(escalated)} case(s) escalated." + (f" {' '.join(escalated)}" if escalated else ""))
+
+
+@cases_group.command("set-deadlines")
+def cases_set_deadlines() -> None:
+    """Give open cases filed without deadlines (pre-registrations before they had any) theirs, from now."""
+    from registry.escalation import set_missing_deadlines
+
+    app_ = _janela()
+    click.echo(f"{set_missing_deadlines(app_.db, app_.settings.services)} case(s) given deadlines.")

@@ -119,6 +119,33 @@ class CaseTexts:
             place=place,
         )
 
+    def desk_acknowledged(self, language: str, reference: str, level: str = "commune") -> str:
+        """To the citizen, when a desk says it has the request (before anyone takes it up)."""
+        t = Translator(language)
+        if level == "province":
+            return t(
+                "janela: the province office has your request {reference} and will handle it.",
+                reference=reference,
+            )
+        if level == "district":
+            return t(
+                "janela: the district office has your request {reference} and will handle it.",
+                reference=reference,
+            )
+        return t(
+            "janela: the commune desk has your request {reference} and will handle it.", reference=reference
+        )
+
+    def asked_for_information(self, language: str, reference: str, question: str) -> str:
+        """To the citizen, when the desk needs more from them; the answer starts with the reference."""
+        t = Translator(language)
+        return t(
+            "janela: about your request {reference}, the desk asks: {question} "
+            "Reply by SMS: {reference} and your answer.",
+            reference=reference,
+            question=question,
+        )
+
 
 def ids_sms(language: str, ids: list[tuple[str, str]]) -> str:
     """The SMS that reminds a household of its social-protection IDs."""

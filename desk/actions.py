@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conversations.case_texts import CaseTexts
-from registry.case_states import apply_move
+from registry.case_states import apply_move, available_moves
 from registry.case_types import Move
 from registry.idempotency import request_key
 from registry.scoping import Actor, staff_row
@@ -17,8 +17,17 @@ from registry.services import Db
 from registry.settings import ServiceSettings
 
 # The actions the desk offers, in the order the case page shows them.
-ACTIONS = (Move.PICK_UP, Move.NOTE, Move.RESOLVE, Move.REJECT, Move.ESCALATE)
-NEEDS_TEXT = (Move.NOTE, Move.RESOLVE, Move.REJECT)
+ACTIONS = (
+    Move.DESK_ACKNOWLEDGE,
+    Move.PICK_UP,
+    Move.TAKE_OVER,
+    Move.NOTE,
+    Move.ASK_INFO,
+    Move.RESOLVE,
+    Move.REJECT,
+    Move.ESCALATE,
+)
+NEEDS_TEXT = (Move.NOTE, Move.ASK_INFO, Move.RESOLVE, Move.REJECT)
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,7 @@ class Moved:
 
     ok: bool
     reason: str = ""
+    held_by: str = ""  # who holds the case, for a refusal that names them
 
 
 def move_case(
@@ -55,4 +65,13 @@ def move_case(
         request_key=key,
         language=language,
     )
-    return Moved(result.applied, str(result.refusal or ""))
+    return Moved(result.applied, str(result.refusal or ""), result.case.held_by if result.case else "")
+
+
+def offered_moves(db: Db, actor: Actor, reference: str) -> list[str]:
+    """Return the desk actions this officer could take on the case now, as the page offers them."""
+    staff = staff_row(db, actor)
+    if staff is None:
+        return []
+    possible = set(available_moves(db, reference, staff))
+    return [str(move) for move in ACTIONS if move in possible]

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from conversations.case_texts import CATEGORY_NAMES, STATUS_NAMES
 from conversations.i18n import N_
 from conversations.prereg import Texts as PreRegistrationTexts
-from desk.actions import ACTIONS, NEEDS_TEXT, move_case
+from desk.actions import ACTIONS, NEEDS_TEXT, Moved, move_case, offered_moves
 from desk.forms import SetUpForm, SignInForm, WalkInForm
 from desk.i18n import desk_language, remember_language, t
 from desk.texts import DeskTexts
@@ -34,15 +34,16 @@ from registry.audit import read_audit_log
 from registry.casefile import read_case, read_household, search_registry
 from registry.cases import CATEGORIES
 from registry.db import utcnow
-from registry.errors import InvalidData, NotFound
+from registry.errors import InvalidData, NotFound, Problem
 from registry.idempotency import request_key
 from registry.phones import normalise_phone
-from registry.preregistration import Declaration, submit_preregistration
+from registry.preregistration import Channel, Declaration, submit_preregistration
 from registry.queue import KINDS, QueueFilters, list_desk_queue, queue_counts, villages_of
 from registry.scoping import Actor
 from registry.staff_auth import LockPolicy, redeem_setup_code, sign_in
 from registry.verification import (
     Member,
+    RequestStatus,
     attach_to_household,
     decide_enrolment,
     list_enrolment_requests,
@@ -113,9 +114,9 @@ def status_label(status: str) -> str:
 
 # What enrolment requests and enrolments can be, in words.
 REQUEST_STATUS = {
-    "requested": N_("Waiting for the district"),
-    "approved": N_("Approved"),
-    "declined": N_("Declined"),
+    RequestStatus.REQUESTED: N_("Waiting for the district"),
+    RequestStatus.APPROVED: N_("Approved"),
+    RequestStatus.DECLINED: N_("Declined"),
     "active": N_("Active"),
 }
 # A case's timeline entries, in words.
@@ -132,6 +133,39 @@ EVENT_NAMES = {
     "rejected": N_("Rejected"),
     "escalated": N_("Escalated"),
     "verified": N_("Verified"),
+    "acknowledged_by_desk": N_("Acknowledged by the desk"),
+    "asked_citizen": N_("Asked the citizen"),
+    "taken_over": N_("Taken over"),
+}
+# The audit log's actions, in words (an action not named here shows as stored).
+AUDIT_ACTIONS = {
+    "sign_in": N_("Signed in"),
+    "sign_in_failed": N_("Sign-in failed"),
+    "sign_in_refused": N_("Sign-in refused (locked)"),
+    "account_locked": N_("Account locked"),
+    "password_set": N_("Password set"),
+    "setup_code_sent": N_("Set-up code sent"),
+    "setup_code_failed": N_("Set-up code refused"),
+    "refused_read": N_("Read refused (outside the area)"),
+    "view_case": N_("Viewed a case"),
+    "view_household": N_("Viewed a household"),
+    "view_enrolment_requests": N_("Viewed enrolment requests"),
+    "view_audit_log": N_("Viewed the audit log"),
+    "search": N_("Searched the registry"),
+    "verify": N_("Verified a pre-registration"),
+    "enrolment_approved": N_("Approved an enrolment"),
+    "enrolment_declined": N_("Declined an enrolment"),
+}
+# Why a desk action changed nothing, in words; HELD names the holder.
+REFUSALS = {
+    "already_taken": N_("Another officer took this case first."),
+    "already_done": N_("This was done already."),
+    "closed": N_("This case is closed already."),
+    "held": N_(
+        "{name} holds this case: only they can act on it, or an officer of a level above who takes it over."
+    ),
+    "no_phone": N_("This case has no phone number to send an SMS to."),
+    "not_allowed": N_("This case is not at your desk now, so you cannot act on it."),
 }
 # The desk's navigation: (endpoint, label, roles that see it; empty: everyone). Other desk
 # modules (the back office) add their pages with add_nav_link.
@@ -163,14 +197,42 @@ def event_label(action: str) -> str:
 
 
 @blueprint.app_template_global()
+def audit_label(action: str) -> str:
+    """Name an audit log action in the page's language."""
+    return t(AUDIT_ACTIONS[action]) if action in AUDIT_ACTIONS else action
+
+
+@blueprint.app_template_global()
 def request_status(status: str) -> str:
     """Name an enrolment (request) status in the page's language."""
     return t(REQUEST_STATUS[status]) if status in REQUEST_STATUS else status
 
 
 def _problems(exc: InvalidData) -> None:
+    """Flash each problem in the page's language (the registry writes them in English)."""
     for problem in exc.problems:
-        flash(problem, "error")
+        if isinstance(problem, Problem):
+            flash(t(problem.template, **problem.values), "error")
+        else:
+            flash(t(problem), "error")
+
+
+def _refused(reason: str, held_by: str = "") -> None:
+    """Flash why an action changed nothing, with the holder's name when another officer holds it."""
+    if reason == "held":
+        flash(t(REFUSALS["held"], name=held_by or "?"), "error")
+    elif reason == "already_done":
+        flash(t(REFUSALS["already_done"]), "ok")
+    elif reason in REFUSALS:
+        flash(t(REFUSALS[reason]), "error")
+    else:
+        flash(t("This action is not allowed on this case."), "error")
+
+
+def _back_to(default: str) -> str:
+    """Return the desk page a form asked to come back to, else default (never another site)."""
+    target = request.form.get("next", "")
+    return target if target.startswith("/desk") and "//" not in target else default
 
 
 # Sign-in, set-up, language
@@ -278,6 +340,8 @@ def queue() -> str:
         categories=CATEGORIES,
         statuses=[s for s in STATUS_NAMES if s not in ("resolved", "rejected")],
         now=utcnow(),
+        # One per page shown, with the row's reference: a double click on a row's pick-up is one move.
+        form_token=secrets.token_urlsafe(16),
     )
 
 
@@ -300,6 +364,7 @@ def case_page(reference: str) -> str:
         "desk/case.html",
         case=case,
         actions=ACTIONS,
+        moves=offered_moves(_janela().db, _actor(), case.reference),
         needs_text=NEEDS_TEXT,
         member_rows=range(MEMBER_ROWS),
         # One per page shown: the same form submitted twice is one move (the state machine's key).
@@ -316,12 +381,15 @@ def act(reference: str) -> BaseResponse:
     actor = _actor()
     read_case(app.db, actor, reference, desk_language())  # scope check, recorded when refused
     action = request.form.get("action", "")
-    note = request.form.get("note", "").strip()[:1000]
+    # The question the officer asks has its own field, so a note typed beside it is not sent.
+    field = "question" if action == "ask" else "note"
+    note = request.form.get(field, "").strip()[:1000]
+    back = redirect(_back_to(url_for("desk.case_page", reference=reference)))
     if action not in ACTIONS:
         abort(400)
     if action in NEEDS_TEXT and not note:
         flash(t("Write the text this action needs."), "error")
-        return redirect(url_for("desk.case_page", reference=reference))
+        return back
     try:
         moved = move_case(
             app.db,
@@ -335,18 +403,17 @@ def act(reference: str) -> BaseResponse:
         )
     except InvalidData as exc:
         _problems(exc)
-        return redirect(url_for("desk.case_page", reference=reference))
+        return back
+    _said(moved, reference)
+    return back
+
+
+def _said(moved: Moved, reference: str) -> None:
+    """Flash what became of an action."""
     if moved.ok:
         flash(t("Done."), "ok")
-    elif moved.reason == "already_taken":
-        flash(t("Another officer took this case first."), "error")
-    elif moved.reason == "already_done":
-        flash(t("This was done already."), "ok")
-    elif moved.reason == "closed":
-        flash(t("This case is closed already."), "error")
     else:
-        flash(t("This action is not allowed on this case."), "error")
-    return redirect(url_for("desk.case_page", reference=reference))
+        _refused(moved.reason, moved.held_by)
 
 
 def _members() -> list[Member]:
@@ -394,9 +461,7 @@ def verify(reference: str) -> BaseResponse:
                 request.form.get("form_token", "")[:64] or None,
                 desk_language(),
             )
-            flash(
-                t("Done.") if moved.ok else t("This case is closed already."), "ok" if moved.ok else "error"
-            )
+            _said(moved, reference)
             return back
         else:
             abort(400)
@@ -404,7 +469,8 @@ def verify(reference: str) -> BaseResponse:
         _problems(exc)
         return back
     if not done.ok:
-        flash(t("This case is closed already."), "error")
+        # The real reason: closed, verified already, held by another officer, or no longer at this desk.
+        _refused(done.reason, done.held_by)
         return back
     flash(t("Registered. IDs: {ids}", ids=", ".join(f"{n} {i}" for n, i in done.ids)), "ok")
     return redirect(url_for("desk.household", household_id=done.household_id))
@@ -468,6 +534,7 @@ def walk_in() -> str | BaseResponse:
                 texts=PreRegistrationTexts(),
                 settings=app.settings.services,
                 assisted_by_id=_actor().id,
+                channel=Channel.DESK,
             )
         except (InvalidData, ValueError):
             flash(t("Check the form: some answers cannot be kept as they are."), "error")
@@ -486,8 +553,8 @@ def walk_in() -> str | BaseResponse:
 @login_required
 def enrolments() -> str:
     """Enrolment requests of my area waiting for the district's decision."""
-    status = request.args.get("status", "requested")
-    status = status if status in ("requested", "approved", "declined") else "requested"
+    status = request.args.get("status", RequestStatus.REQUESTED)
+    status = status if status in set(RequestStatus) else RequestStatus.REQUESTED
     rows = list_enrolment_requests(_janela().db, _actor(), desk_language(), status)
     return render_template("desk/enrolments.html", rows=rows, status=status)
 

@@ -84,10 +84,11 @@ def file_complaint_in(
         else None
     )
     now = utcnow()
-    ack_due, resolve_due = settings.deadlines.due(complaint.category, now, settings.zone)
+    kind = "appeal" if complaint.category == "appeal" else "complaint"
+    ack_due, resolve_due = settings.deadlines.due(complaint.category, now, settings.zone, kind)
     case = Case(
         reference=new_case_reference(session, settings.reference_length),
-        kind="appeal" if complaint.category == "appeal" else "complaint",
+        kind=kind,
         status=str(CaseStatus.RECEIVED),
         category=complaint.category,
         village_id=village.id,

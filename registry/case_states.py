@@ -44,7 +44,21 @@ from registry.services import Db
 from registry.settings import ServiceSettings
 
 S = CaseStatus
-DESK_MOVES = frozenset({Move.PICK_UP, Move.NOTE, Move.RESOLVE, Move.REJECT, Move.ESCALATE})
+DESK_MOVES = frozenset(
+    {
+        Move.DESK_ACKNOWLEDGE,
+        Move.PICK_UP,
+        Move.NOTE,
+        Move.ASK_INFO,
+        Move.RESOLVE,
+        Move.REJECT,
+        Move.ESCALATE,
+        Move.TAKE_OVER,
+    }
+)
+# Once an officer holds a case, only they make these (a level above takes it over first); a note
+# changes nothing, so a colleague may still add one.
+OWNED_MOVES = frozenset({Move.ASK_INFO, Move.RESOLVE, Move.REJECT, Move.ESCALATE})
 # The moves each kind of actor may make; the sweep is "sweep".
 ACTOR_MOVES: dict[str, frozenset[Move]] = {
     "village_chief": frozenset({Move.ACKNOWLEDGE, Move.RESOLVE_IN_VILLAGE}),
@@ -82,6 +96,10 @@ RULES: dict[Move, Rule] = {
     Move.RESOLVE: Rule(frozenset(OPEN), S.RESOLVED, needs_note=True, event="resolved"),
     Move.REJECT: Rule(frozenset(OPEN), S.REJECTED, needs_note=True, event="rejected"),
     Move.ESCALATE: Rule(frozenset(OPEN), S.ESCALATED, event="escalated"),
+    # The desk says it has the request; nobody takes it, so the status stays where it is.
+    Move.DESK_ACKNOWLEDGE: Rule(frozenset({S.RECEIVED, S.ESCALATED}), None, event="acknowledged_by_desk"),
+    Move.ASK_INFO: Rule(frozenset(OPEN), None, needs_note=True, event="asked_citizen"),
+    Move.TAKE_OVER: Rule(frozenset({S.PICKED_UP, S.RESOLVED_IN_VILLAGE}), None, event="taken_over"),
 }
 
 
@@ -118,9 +136,18 @@ def available_moves(db: Db, reference: str, actor: Actor) -> list[Move]:
         for move in sorted(ACTOR_MOVES.get(kind, frozenset()), key=list(Move).index):
             if status not in RULES[move].start:
                 continue
-            if move is Move.ACKNOWLEDGE and case.acknowledged_at is not None:
+            held_by_other = case.picked_by_id is not None and case.picked_by_id != getattr(staff, "id", None)
+            if move in (Move.ACKNOWLEDGE, Move.DESK_ACKNOWLEDGE) and case.acknowledged_at is not None:
                 continue
             if move is Move.PICK_UP and case.picked_by_id is not None:
+                continue
+            if move in OWNED_MOVES and held_by_other and staff is not None:
+                continue
+            if move is Move.TAKE_OVER and not (
+                held_by_other and staff and _may_take_over(session, staff, case)
+            ):
+                continue
+            if move is Move.ASK_INFO and case.citizen_phone is None:
                 continue
             if move is Move.ESCALATE and not has_next:
                 continue
@@ -194,6 +221,16 @@ def apply_move_in(
     if move is Move.NOTE:
         record_event(session, case, rule.event, "staff", staff, phone, note, request_key)
         return MoveResult(True, None, view_of(case, language))
+    if move is Move.ASK_INFO and case.citizen_phone is None:
+        return MoveResult(False, Refusal.NO_PHONE, view_of(case, language))
+    holder = case.picked_by
+    if move is Move.TAKE_OVER:
+        assert staff is not None
+        refusal = _take_over_refusal(session, staff, case)
+        if refusal is not None:
+            return MoveResult(False, refusal, view_of(case, language))
+        # Who held it before stays on the timeline, with what the officer wrote.
+        note = f"from {holder.name}" + (f": {note}" if note else "") if holder else note
 
     next_desk = None
     if move is Move.ESCALATE:
@@ -246,6 +283,29 @@ def _acting_staff(session: Session, case: Case, actor: Actor) -> tuple[Staff | N
     return (staff if _works_desk(session, staff, case) else None), staff.phone
 
 
+def _may_take_over(session: Session, staff: Staff, case: Case) -> bool:
+    """An officer of a level above the case's desk may take it; anyone of the desk, from a holder gone."""
+    holder = case.picked_by
+    if holder is not None and not holder.active:
+        return True
+    if staff.role == "national_admin":
+        return True
+    return staff.area_id != case.desk_id and _works_desk(session, staff, case)
+
+
+def _take_over_refusal(session: Session, staff: Staff, case: Case) -> Refusal | None:
+    """Say why this officer may not take the case over now (None: they may)."""
+    if CaseStatus(case.status) in CLOSED:
+        return Refusal.CLOSED
+    if case.picked_by_id is None:
+        return Refusal.NOT_NOW  # nobody holds it: pick it up
+    if case.picked_by_id == staff.id:
+        return Refusal.ALREADY_DONE
+    if not _may_take_over(session, staff, case):
+        return Refusal.HELD
+    return None
+
+
 def _works_desk(session: Session, staff: Staff, case: Case) -> bool:
     """A national admin works every desk; other officers their area's desk and those below it."""
     if staff.role == "national_admin":
@@ -274,7 +334,10 @@ def _guards(
     values: dict[str, Any] = {"updated_at": now}
     if rule.to is not None:
         values["status"] = str(rule.to)
-    if move is Move.ACKNOWLEDGE:
+    if move in OWNED_MOVES and staff is not None:
+        # In SQL: a pick-up by another officer may have landed since this transaction read the case.
+        where.append(or_(Case.picked_by_id.is_(None), Case.picked_by_id == staff.id))
+    if move in (Move.ACKNOWLEDGE, Move.DESK_ACKNOWLEDGE):
         where.append(Case.acknowledged_at.is_(None))
         values["acknowledged_at"] = now
     elif move is Move.RESOLVE_IN_VILLAGE:
@@ -292,6 +355,11 @@ def _guards(
             picked_at=now,
             acknowledged_at=func.coalesce(Case.acknowledged_at, literal(now, UtcDateTime())),
         )
+    elif move is Move.TAKE_OVER:
+        assert staff is not None
+        # From the holder this transaction saw: two officers taking over at once, one wins.
+        where.append(Case.picked_by_id == case.picked_by_id)
+        values.update(picked_by_id=staff.id, picked_at=now)
     elif move in (Move.RESOLVE, Move.REJECT):
         values.update(closed_at=now, outcome=note)
     elif move is Move.ESCALATE:
@@ -300,7 +368,7 @@ def _guards(
         where.append(Case.desk_id == case.desk_id)
         if sweep:
             where.append(overdue_condition(now))
-        ack_due, resolve_due = settings.deadlines.due(case.category, now, settings.zone)
+        ack_due, resolve_due = settings.deadlines.due(case.category, now, settings.zone, case.kind)
         # The next level takes it afresh: nobody holds it, and its own deadlines start now.
         values.update(
             desk_id=next_desk.id,
@@ -326,12 +394,16 @@ def _why_not(case: Case, move: Move, staff: Staff | None, kind: str) -> Refusal:
         return Refusal.ALREADY_DONE
     if status in CLOSED:
         return Refusal.CLOSED
-    if move is Move.ACKNOWLEDGE and case.acknowledged_at is not None:
+    if move in (Move.ACKNOWLEDGE, Move.DESK_ACKNOWLEDGE) and case.acknowledged_at is not None:
         return Refusal.ALREADY_DONE
     if move is Move.RESOLVE_IN_VILLAGE and status is S.RESOLVED_IN_VILLAGE:
         return Refusal.ALREADY_DONE
     if move is Move.PICK_UP and case.picked_by_id is not None:
         return Refusal.ALREADY_DONE if staff and case.picked_by_id == staff.id else Refusal.ALREADY_TAKEN
+    if move in OWNED_MOVES and staff and case.picked_by_id not in (None, staff.id):
+        return Refusal.HELD
+    if move is Move.TAKE_OVER and staff and case.picked_by_id == staff.id:
+        return Refusal.ALREADY_DONE
     if move is Move.ESCALATE and kind == "sweep":
         return Refusal.NOT_OVERDUE
     return Refusal.NOT_NOW
@@ -362,6 +434,10 @@ def _tell(
         body = texts.picked_up(language, reference)
     elif move is Move.ESCALATE:
         body = texts.escalated(language, reference, case.desk.level)
+    elif move is Move.DESK_ACKNOWLEDGE:
+        body = texts.desk_acknowledged(language, reference, case.desk.level)
+    elif move is Move.ASK_INFO:
+        body = texts.asked_for_information(language, reference, note or "")
     else:
         return
     add_sms(
@@ -398,6 +474,7 @@ def _alert_level(
 
 __all__ = [
     "ACTOR_MOVES",
+    "OWNED_MOVES",
     "RULES",
     "SWEEP",
     "Rule",

@@ -44,6 +44,9 @@ class Move(StrEnum):
     RESOLVE = "resolve"
     REJECT = "reject"
     ESCALATE = "escalate"
+    DESK_ACKNOWLEDGE = "desk_ack"  # the desk tells the citizen it has the request, without taking it
+    ASK_INFO = "ask"  # the desk asks the citizen a question by SMS; the answer comes as details
+    TAKE_OVER = "take_over"  # an officer of a level above takes a case another officer holds
 
 
 class Refusal(StrEnum):
@@ -58,6 +61,8 @@ class Refusal(StrEnum):
     NEEDS_NOTE = "needs_note"  # resolve, reject and note must say something
     TOP_LEVEL = "top_level"  # there is no level above to escalate to
     NOT_OVERDUE = "not_overdue"  # the sweep escalates only cases past a deadline
+    HELD = "held"  # another officer holds the case: only they (or a level above, taking over) act
+    NO_PHONE = "no_phone"  # the case has no phone to send the citizen an SMS
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ class CaseTexts(Protocol):
     def rejected(self, language: str, reference: str, reason: str) -> str: ...
     def escalated(self, language: str, reference: str, level: str = "district") -> str: ...
     def escalation_alert(self, language: str, reference: str, category: str, place: str) -> str: ...
+    def desk_acknowledged(self, language: str, reference: str, level: str = "commune") -> str: ...
+    def asked_for_information(self, language: str, reference: str, question: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ class CaseView:
     outcome: str | None
     desk: str = ""  # the code of the desk the case is queued at
     desk_level: str = ""  # commune, district or province
+    held_by: str = ""  # the name of the officer who holds the case ("" when nobody does)
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,7 @@ def view_of(case: Case, language: str) -> CaseView:
         case.outcome,
         case.desk.code,
         case.desk.level,
+        case.picked_by.name if case.picked_by is not None else "",
     )
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from registry.areas import village_path
 from registry.audit import record, record_now
+from registry.clock import days_late
+from registry.db import utcnow
 from registry.errors import NotFound
 from registry.models import (
     Area,
@@ -122,6 +124,8 @@ class CaseFile:
     person: PersonView | None
     timeline: list[EventView]
     enrolment_requests: list[EnrolmentRequestView]
+    due_at: datetime | None = None  # the deadline that counts now: acknowledgement, then resolution
+    days_late: int = 0  # started days past due_at while open (0 when on time or closed)
 
 
 def _person_view(session: Session, person: Person, language: str) -> PersonView:
@@ -228,7 +232,12 @@ def read_case(db: Db, actor: Actor, reference: str, language: str) -> CaseFile:
                 .order_by(CaseEvent.id)
             )
         ]
+        # As the queue counts it: until acknowledged, the acknowledgement deadline is the one that counts.
+        due_at = case.ack_due_at if case.acknowledged_at is None and case.ack_due_at else case.resolve_due_at
+        late = days_late(due_at, utcnow()) if case.closed_at is None else 0
         return CaseFile(
+            due_at=due_at,
+            days_late=late,
             reference=case.reference,
             kind=case.kind,
             category=case.category,
@@ -371,5 +380,9 @@ def search_registry(db: Db, actor: Actor, query: str, language: str, limit: int 
         found = list(
             session.scalars(base.where(or_(*conditions)).order_by(Person.full_name, Person.id).limit(limit))
         )
-        record(session, "search", actor.id, text, actor.area_id, f"{len(found)} found")
+        # Who was shown, not only how many: the log answers "who saw this person's data?".
+        persons = ",".join(str(p.id) for p in found)
+        households = ",".join(dict.fromkeys(str(p.household_id) for p in found if p.household_id))
+        detail = f"{len(found)} found" + (f"; persons {persons}; households {households}" if found else "")
+        record(session, "search", actor.id, text, actor.area_id, detail)
         return [_person_view(session, p, language) for p in found]

@@ -50,3 +50,11 @@ def end_of_local_day(moment: datetime, zone: ZoneInfo, days: int = 0) -> datetim
     """
     day = local_date(moment, zone) + timedelta(days=days + 1)
     return datetime.combine(day, time(), tzinfo=zone)
+
+
+def days_late(due: datetime | None, now: datetime) -> int:
+    """Return how many started days a deadline is past (0 when not past)."""
+    if due is None or due >= now:
+        return 0
+    late = now - due
+    return late.days + (1 if late.seconds or late.microseconds else 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from registry.case_states import apply_move, overdue_condition
 from registry.case_types import OPEN, SWEEP, CaseTexts, Move
@@ -47,3 +47,32 @@ def escalate_overdue(
         if result.applied:
             escalated.append(reference)
     return escalated
+
+
+def set_missing_deadlines(db: Db, settings: ServiceSettings, now: datetime | None = None) -> int:
+    """Give every open case without deadlines those of its category or kind, counted from now.
+
+    From now, not from filing: cases that waited without a deadline (pre-registrations filed before
+    they had one) would otherwise all be overdue at once and flood the level above at the next sweep.
+    """
+    now = now or utcnow()
+    changed = 0
+    with db.begin() as session:
+        rows = session.execute(
+            select(Case.id, Case.category, Case.kind).where(
+                Case.status.in_([str(s) for s in OPEN]),
+                Case.ack_due_at.is_(None),
+                Case.resolve_due_at.is_(None),
+            )
+        ).all()
+        for case_id, category, kind in rows:
+            ack_due, resolve_due = settings.deadlines.due(category, now, settings.zone, kind)
+            # Conditional: a case given deadlines meanwhile (escalated, say) keeps its own.
+            moved = session.scalar(
+                update(Case)
+                .where(Case.id == case_id, Case.resolve_due_at.is_(None))
+                .values(ack_due_at=ack_due, resolve_due_at=resolve_due)
+                .returning(Case.id)
+            )
+            changed += moved is not None
+    return changed

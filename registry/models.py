@@ -339,6 +339,7 @@ class Case(Base):
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id")
     village: Mapped[Area] = relationship(foreign_keys=[village_id])
     desk: Mapped[Area] = relationship(foreign_keys=[desk_id])
+    picked_by: Mapped[Staff | None] = relationship(foreign_keys=[picked_by_id])
 
 
 class CaseEvent(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import or_, select, union_all
@@ -43,6 +44,22 @@ class Declaration:
     household_size: int
     programme_codes: tuple[str, ...] = ()
     phone: str | None = None  # where the person can be reached; None when they have no phone
+
+
+class Channel(StrEnum):
+    """Where a pre-registration was taken; the values are what preregistrations.channel stores."""
+
+    USSD = "ussd"  # the person's phone, or the village chief's for them
+    DESK = "desk"  # a walk-in, filled by an officer at the counter
+
+
+# The submission's first timeline entry says truthfully who filled it and where.
+_SUBMITTED_NOTES = {
+    (Channel.USSD, False): "pre-registration by USSD",
+    (Channel.USSD, True): "pre-registration by USSD (assisted by the village chief)",
+    (Channel.DESK, True): "pre-registration at the desk (walk-in)",
+    (Channel.DESK, False): "pre-registration at the desk (walk-in)",
+}
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,7 @@ def submit_preregistration(
     texts: PreRegistrationTexts,
     settings: ServiceSettings,
     assisted_by_id: int | None = None,
+    channel: Channel = Channel.USSD,
 ) -> Submitted:
     """Write the pre-registration, its case and first event, and the SMS, in one transaction.
 
@@ -149,7 +167,7 @@ def submit_preregistration(
         db,
         lambda session: already_submitted(session, idempotency_key),
         lambda session: _submit(
-            session, declared, language, consent_at, idempotency_key, texts, settings, assisted_by_id
+            session, declared, language, consent_at, idempotency_key, texts, settings, assisted_by_id, channel
         ),
     )
     return submitted
@@ -174,6 +192,7 @@ def _submit(
     texts: PreRegistrationTexts,
     settings: ServiceSettings,
     assisted_by_id: int | None,
+    channel: Channel,
 ) -> Submitted:
     village = session.scalar(select(Area).where(Area.code == declared.village_code, Area.level == "village"))
     if village is None or village.parent_id is None:
@@ -197,9 +216,14 @@ def _submit(
         assisted_by_id=assisted_by_id,
         idempotency_key=idempotency_key,
         programmes=programmes,
+        channel=str(channel),
     )
     session.add(registration)
     session.flush()
+    now = utcnow()
+    # Deadlines of their own kind, as complaints have by category: queued by due date, overdue and
+    # escalated by the sweep like any case.
+    ack_due, resolve_due = settings.deadlines.due(None, now, settings.zone, "preregistration")
     case = Case(
         reference=new_case_reference(session, settings.reference_length),
         kind="preregistration",
@@ -212,6 +236,8 @@ def _submit(
         possible_duplicate=match.found,
         duplicate_of_person_id=match.person_id,
         duplicate_of_preregistration_id=match.preregistration_id,
+        ack_due_at=ack_due,
+        resolve_due_at=resolve_due,
     )
     session.add(case)
     session.flush()
@@ -222,7 +248,7 @@ def _submit(
         actor="staff" if assisted_by_id else "citizen",
         staff_id=assisted_by_id,
         phone=declared.phone,
-        note="pre-registration by USSD" + (" (assisted)" if assisted_by_id else ""),
+        note=_SUBMITTED_NOTES[(channel, assisted_by_id is not None)],
     )
     session.add(event)
     if match.found:

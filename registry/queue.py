@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from registry.cases import OPEN
+from registry.clock import days_late
 from registry.db import utcnow
 from registry.models import Area, Case, Staff
 from registry.scoping import Actor, in_scope
@@ -174,14 +175,6 @@ def list_desk_queue(
         per_page,
         counts,
     )
-
-
-def days_late(due: datetime | None, now: datetime) -> int:
-    """Return how many started days a deadline is past (0 when not past)."""
-    if due is None or due >= now:
-        return 0
-    late = now - due
-    return late.days + (1 if late.seconds or late.microseconds else 0)
 
 
 def _counts(session, actor: Actor, now: datetime) -> dict[str, int]:  # type: ignore[no-untyped-def]

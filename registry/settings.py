@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo
 from registry.clock import end_of_local_day
 from registry.outbox import SmsPolicy
 
-# Days to acknowledge/resolve a case, by category, then the default: CASE_DEADLINES's default.
-DEFAULT_CASE_DEADLINES = "misconduct=1/10,payment_missing=2/15,wrong_amount=2/15,default=3/30"
+# Days to acknowledge/resolve a case, by complaint category or by kind (a pre-registration has no
+# category), then the default: CASE_DEADLINES's default.
+DEFAULT_CASE_DEADLINES = (
+    "misconduct=1/10,payment_missing=2/15,wrong_amount=2/15,preregistration=3/20,default=3/30"
+)
 
 
 def parse_deadlines(text: str) -> dict[str, tuple[int, int]]:
@@ -36,7 +39,7 @@ def _default_table() -> dict[str, tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Deadlines:
-    """Days to acknowledge and to resolve, per category, with a default (CASE_DEADLINES)."""
+    """Days to acknowledge and to resolve, per category or kind, with a default (CASE_DEADLINES)."""
 
     by_category: dict[str, tuple[int, int]] = field(default_factory=_default_table)
     default: tuple[int, int] = field(
@@ -48,9 +51,11 @@ class Deadlines:
         """Build from a parsed CASE_DEADLINES table."""
         return cls({k: v for k, v in table.items() if k != "default"}, table["default"])
 
-    def due(self, category: str | None, start: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """Return when a case of category must be acknowledged and resolved, at local day ends."""
-        ack, resolve = self.by_category.get(category or "", self.default)
+    def due(
+        self, category: str | None, start: datetime, zone: ZoneInfo, kind: str | None = None
+    ) -> tuple[datetime, datetime]:
+        """Return when a case of category (else kind) must be acknowledged and resolved, at local day ends."""
+        ack, resolve = self.by_category.get(category or "") or self.by_category.get(kind or "", self.default)
         return end_of_local_day(start, zone, ack), end_of_local_day(start, zone, resolve)
 
 

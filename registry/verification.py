@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import func, select, update
@@ -18,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from registry.audit import record, record_now
 from registry.case_states import apply_move_in
-from registry.case_types import CaseTexts, Move
+from registry.case_types import CaseTexts, Move, Refusal
 from registry.casefile import EnrolmentRequestView, case_in_scope, request_view
 from registry.db import utcnow
-from registry.errors import InvalidData, NotFound
+from registry.errors import N_, InvalidData, NotFound, Problem
 from registry.models import (
     Area,
     Case,
@@ -47,6 +48,14 @@ SERIAL_DIGITS = 5
 DECIDERS = ("district_officer", "national_admin")
 
 
+class RequestStatus(StrEnum):
+    """Where an enrolment request is; the values are what enrolment_requests.status stores."""
+
+    REQUESTED = "requested"  # waiting for the district
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
 @dataclass(frozen=True)
 class Member:
     """Another member of a household being registered."""
@@ -70,21 +79,22 @@ class Verified:
     """What a verification did: the household and the IDs issued, or why nothing was done."""
 
     ok: bool
-    reason: str = ""  # the state machine's refusal: closed, already_done, not_allowed...
+    reason: str = ""  # the state machine's refusal: closed, already_done, held, not_allowed...
+    held_by: str = ""  # when held: the name of the officer who holds the case
     household_id: int | None = None
     ids: tuple[tuple[str, str], ...] = ()
 
 
 def check_members(members: list[Member], this_year: int) -> None:
     """Refuse members without a usable name, sex or year of birth."""
-    problems = []
+    problems: list[str] = []
     for number, member in enumerate(members, start=1):
         if clean_name(member.full_name) is None:
-            problems.append(f"member {number}: the name is not a person's name")
+            problems.append(Problem(N_("Member {number}: the name is not a person's name."), number=number))
         if member.sex not in ("F", "M"):
-            problems.append(f"member {number}: sex must be F or M")
+            problems.append(Problem(N_("Member {number}: sex must be F or M."), number=number))
         if not this_year - 120 <= member.birth_year <= this_year:
-            problems.append(f"member {number}: the year of birth is not possible")
+            problems.append(Problem(N_("Member {number}: the year of birth is not possible."), number=number))
     if problems:
         raise InvalidData(problems)
 
@@ -110,9 +120,10 @@ def _new_sp_id(session: Session, district: Area) -> str:
 class _Refused(Exception):
     """The state machine refused to close the case: the whole verification is undone."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, held_by: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.held_by = held_by
 
 
 @dataclass(frozen=True)
@@ -146,6 +157,12 @@ class _RegisteredTexts:
     def escalation_alert(self, language: str, reference: str, category: str, place: str) -> str:
         return self.texts.escalation_alert(language, reference, category, place)
 
+    def desk_acknowledged(self, language: str, reference: str, level: str = "commune") -> str:
+        return self.texts.desk_acknowledged(language, reference, level)
+
+    def asked_for_information(self, language: str, reference: str, question: str) -> str:
+        return self.texts.asked_for_information(language, reference, question)
+
 
 def _resolve(
     session: Session,
@@ -161,7 +178,7 @@ def _resolve(
         session, case.reference, staff, Move.RESOLVE, settings, _RegisteredTexts(texts, ids), note=outcome
     )
     if not result.applied:
-        raise _Refused(str(result.refusal))
+        raise _Refused(str(result.refusal), result.case.held_by if result.case else "")
 
 
 def _open_preregistration(session: Session, db: Db, actor: Actor, reference: str) -> Case:
@@ -171,7 +188,11 @@ def _open_preregistration(session: Session, db: Db, actor: Actor, reference: str
         record_now(db, "refused_read", actor.id, f"case:{reference[:20]}", actor.area_id)
         raise NotFound(f"case {reference}")
     if case.kind != "preregistration" or case.preregistration_id is None:
-        raise InvalidData(["only a pre-registration can be verified"])
+        raise InvalidData([Problem(N_("Only a pre-registration can be verified."))])
+    # One owner: before drawing IDs, refuse an officer who does not hold a case another holds (the
+    # resolve that closes the case checks it again in SQL, in case a pick-up lands meanwhile).
+    if case.picked_by_id is not None and case.picked_by_id != actor.id:
+        raise _Refused(str(Refusal.HELD), case.picked_by.name if case.picked_by else "")
     return case
 
 
@@ -197,7 +218,7 @@ def _request_enrolments(session: Session, case: Case, prereg: PreRegistration, p
                 household_id=person.household_id,
                 programme_id=programme.id,
                 district_id=district.id,
-                status="requested",
+                status=str(RequestStatus.REQUESTED),
             )
         )
 
@@ -266,7 +287,8 @@ def attach_to_household(
             select(Household).where(Household.id == household_id, in_scope(actor, Household.village_id))
         )
         if household is None:
-            raise InvalidData([f"no household {household_id} in your area"])
+            problem = Problem(N_("There is no household {number} in your area."), number=household_id)
+            raise InvalidData([problem])
         prereg = session.get_one(PreRegistration, case.preregistration_id)
         person = _person(prereg, household)
         session.add(person)
@@ -302,7 +324,7 @@ def _verify(db: Db, work: Callable[[Session], Verified]) -> Verified:
                     return work(session)
                 except _Refused as refused:
                     session.rollback()
-                    return Verified(False, refused.reason)
+                    return Verified(False, refused.reason, refused.held_by)
         except IntegrityError:
             if attempt == 4:
                 raise
@@ -319,10 +341,10 @@ def _finish(session: Session, actor: Actor, case: Case, note: str) -> None:
 
 
 def list_enrolment_requests(
-    db: Db, actor: Actor, language: str, status: str = "requested", limit: int = 100
+    db: Db, actor: Actor, language: str, status: str = RequestStatus.REQUESTED, limit: int = 100
 ) -> list[EnrolmentRequestView]:
-    """Return the enrolment requests of the actor's area, oldest first."""
-    with db() as session:
+    """Return the enrolment requests of the actor's area, oldest first; the read is audited."""
+    with db.begin() as session:
         query = (
             select(EnrolmentRequest)
             .join(Household, Household.id == EnrolmentRequest.household_id)
@@ -330,7 +352,17 @@ def list_enrolment_requests(
         )
         if status:
             query = query.where(EnrolmentRequest.status == status)
-        rows = session.scalars(query.order_by(EnrolmentRequest.id).limit(limit))
+        rows = list(session.scalars(query.order_by(EnrolmentRequest.id).limit(limit)))
+        # The page names people and their households: which ones were shown is what the log keeps.
+        shown = ",".join(str(r.id) for r in rows)
+        record(
+            session,
+            "view_enrolment_requests",
+            actor.id,
+            f"status:{status or 'all'}",
+            actor.area_id,
+            f"{len(rows)} shown" + (f": requests {shown}" if shown else ""),
+        )
         return [request_view(session, r, language) for r in rows]
 
 
@@ -346,7 +378,7 @@ def decide_enrolment(
     """Approve (enrolment active) or decline (with a reason) a request; False if it was decided already."""
     reason = reason.strip()
     if not approve and not reason:
-        raise InvalidData(["to decline, say why"])
+        raise InvalidData([Problem(N_("To decline, say why."))])
     with db.begin() as session:
         request = session.scalar(
             select(EnrolmentRequest)
@@ -360,9 +392,9 @@ def decide_enrolment(
         now = utcnow()
         decided = session.scalar(
             update(EnrolmentRequest)
-            .where(EnrolmentRequest.id == request.id, EnrolmentRequest.status == "requested")
+            .where(EnrolmentRequest.id == request.id, EnrolmentRequest.status == RequestStatus.REQUESTED)
             .values(
-                status="approved" if approve else "declined",
+                status=str(RequestStatus.APPROVED if approve else RequestStatus.DECLINED),
                 reason=reason or None,
                 decided_by_id=actor.id,
                 decided_at=now,
@@ -389,7 +421,7 @@ def decide_enrolment(
             body = texts.enrolment_declined(case.language, name, person.full_name, reason)
         record(
             session,
-            "enrolment_" + ("approved" if approve else "declined"),
+            f"enrolment_{request.status}",
             actor.id,
             f"enrolment_request:{request.id}",
             case.village_id,

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from conversations.i18n import LOCALES_DIR, Translator
@@ -21,11 +22,17 @@ def catalog(language: str):  # type: ignore[no-untyped-def]
         return read_po(fh, locale=language)
 
 
+def extraction_map() -> tuple[list[tuple[str, str]], dict[str, dict[str, str]]]:
+    """Return what `make i18n` extracts: locales/babel.cfg, templates included."""
+    with (LOCALES_DIR / "babel.cfg").open() as fh:
+        return parse_mapping_cfg(fh)
+
+
 def source_messages() -> set[str]:
     found: set[str] = set()
-    method_map = [("**/tests/**.py", "ignore"), ("**/.venv/**", "ignore"), ("**.py", "python")]
+    method_map, options_map = extraction_map()
     for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=method_map, keywords={"N_": None, "t": None}
+        str(ROOT), method_map=method_map, options_map=options_map, keywords={"N_": None, "t": None}
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
@@ -53,6 +60,13 @@ def test_translations_keep_the_same_named_placeholders(language: str) -> None:
             assert set(PLACEHOLDER.findall(message.string)) == set(PLACEHOLDER.findall(message.id)), (
                 message.id
             )
+
+
+def test_the_extraction_reads_the_desk_templates() -> None:
+    method_map, _ = extraction_map()
+    assert ("desk/templates/**.html", "jinja2") in method_map
+    # A string only a template uses: were templates skipped, a missing one could never fail.
+    assert "Or add to the existing household number" in source_messages()
 
 
 @pytest.mark.parametrize("language", ["km", "pt", "en"])

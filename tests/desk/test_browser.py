@@ -190,3 +190,27 @@ def test_a_district_officer_approves_an_enrolment(desk_app: Flask, served: str, 
     with db(desk_app)() as session:
         assert session.scalars(select(EnrolmentRequest.status)).one() == "approved"
     assert "Sok Dara" in sms_to(desk_app, CITIZEN)[-1]
+
+
+def test_ask_the_citizen_from_the_case_page_in_khmer_and_portuguese(
+    desk_app: Flask, served: str, browser: Any, tmp_path: Path
+) -> None:
+    reference = complain(desk_app, "km")
+    page = new_page(browser)
+    sign_in(page, served, COMMUNE_DESK)
+    page.goto(f"{served}/desk/cases/{reference}")
+    page.click("form:has(input[value=desk_ack]) button")
+    page.wait_for_selector(".flash.ok")
+    page.click("form:has(input[value=pickup]) button")
+    page.wait_for_selector(".flash.ok")
+    page.fill("#question", "តើអ្នកទទួលប្រាក់ចុងក្រោយនៅពេលណា?")
+    page.click("button[value=ask]")
+    page.wait_for_selector(".flash.ok")
+    assert any("តើអ្នកទទួលប្រាក់ចុងក្រោយនៅពេលណា?" in body for body in sms_to(desk_app, CITIZEN))
+    shots = Path(os.environ.get("DESK_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=str(shots / "desk-case-actions-km.png"), full_page=True)
+    page.select_option("#language", "pt")
+    page.click("form[action$='/desk/language'] button")
+    page.wait_for_selector("html[lang=pt]")
+    assert page.locator("button[value=ask]").inner_text() == "Enviar a pergunta"
+    page.screenshot(path=str(shots / "desk-case-actions-pt.png"), full_page=True)

@@ -267,12 +267,23 @@ def test_the_moves_on_offer_follow_the_state_and_the_actor(app: Flask) -> None:
     db = app.extensions["janela"].db
     reference = file(app)
     desk, district = staff(app, DESK), staff(app, DISTRICT)
-    everything = [Move.PICK_UP, Move.NOTE, Move.RESOLVE, Move.REJECT, Move.ESCALATE]
+    everything = [
+        Move.PICK_UP,
+        Move.NOTE,
+        Move.RESOLVE,
+        Move.REJECT,
+        Move.ESCALATE,
+        Move.DESK_ACKNOWLEDGE,
+        Move.ASK_INFO,
+    ]
     assert available_moves(db, reference, desk) == everything
     assert available_moves(db, reference, ChiefPhone(CHIEF)) == [Move.ACKNOWLEDGE, Move.RESOLVE_IN_VILLAGE]
     assert available_moves(db, reference, staff(app, "+85512700002")) == []  # another commune
     assert move(app, reference, desk, Move.PICK_UP).applied
-    assert available_moves(db, reference, district) == [Move.NOTE, Move.RESOLVE, Move.REJECT, Move.ESCALATE]
+    # One owner: the district may note, or take the case over; only then resolve it.
+    assert available_moves(db, reference, district) == [Move.NOTE, Move.TAKE_OVER]
+    holder = [Move.NOTE, Move.RESOLVE, Move.REJECT, Move.ESCALATE, Move.ASK_INFO]
+    assert available_moves(db, reference, desk) == holder
     assert available_moves(db, reference, ChiefPhone(CHIEF)) == [Move.RESOLVE_IN_VILLAGE]
     assert move(app, reference, desk, Move.RESOLVE, "paid").applied
     assert available_moves(db, reference, desk) == [Move.NOTE]

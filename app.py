@@ -129,6 +129,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         stale_after=app.config["STALE_AFTER"],
         sweep_grace=app.config["SWEEP_GRACE"],
         sweep_interval=app.config["SWEEP_INTERVAL"],
+        unknown_window=app.config["SMS_UNKNOWN_WINDOW"],
     )
     queues = {name: Queue(name, connection=client) for name in QUEUE_NAMES}
     app.extensions["janela"] = Janela(
@@ -341,9 +342,14 @@ def sms_delivery() -> Response:
     status = _field("status", 20) or ""
     reason = _field("failureReason", 200)
     try:
-        known = record_delivery(janela().db, provider_id, status, reason)
+        phone: str | None = normalise_phone(_field("phoneNumber", 40) or "", janela().settings.country)
+    except InvalidData:
+        phone = None
+    try:
+        known = record_delivery(janela().db, provider_id, status, reason, phone)
     except SQLAlchemyError:
-        return _spool("delivery", {"id": provider_id, "status": status, "failureReason": reason})
+        fields = {"id": provider_id, "status": status, "failureReason": reason, "phoneNumber": phone}
+        return _spool("delivery", fields)
     if not known:
         # AT retries a report until it gets a 200; an id we never sent will not appear later.
         log.warning("delivery report for an unknown message", extra={"provider_id": provider_id})

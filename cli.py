@@ -259,7 +259,11 @@ def sms_list(status: str | None, phone: str | None, limit: int) -> None:
 
 @sms_group.command("retry")
 @click.argument("ids", nargs=-1, type=int)
-@click.option("--all-failed", is_flag=True, help="Retry every failed message.")
+@click.option(
+    "--all-failed",
+    is_flag=True,
+    help="Retry every failed message, except those whose sends had unknown outcomes (name those).",
+)
 def sms_retry(ids: tuple[int, ...], all_failed: bool) -> None:
     """Send failed messages again (after fixing what made them fail)."""
     from registry.outbox import retry_failed_sms

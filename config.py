@@ -39,6 +39,7 @@ INT_SETTINGS = (
     "SMS_MAX_ATTEMPTS",
     "SMS_TIMEOUT",
     "SWEEP_INTERVAL",
+    "SMS_UNKNOWN_WINDOW",
     "SWEEP_GRACE",
     "STALE_AFTER",
     "DRAFT_TTL",
@@ -87,6 +88,8 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SMS_RETRY_DELAYS": "30,120,600,1800",
         "SMS_TIMEOUT": 10,
         "SWEEP_INTERVAL": 60,
+        # Seconds to wait for AT's delivery report after a send with no answer, before sending once more.
+        "SMS_UNKNOWN_WINDOW": 1800,
         "SWEEP_GRACE": 120,
         "STALE_AFTER": 600,
         "DRAFT_TTL": 86400,

@@ -96,6 +96,8 @@ class OutboxMessage(Base):
     # Set by whoever may repeat the request (a retried USSD hop), so the SMS is written once.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Times the message was sent again after a send whose outcome was unknown: at most once.
+    unknown_resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
     cost: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)

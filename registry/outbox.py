@@ -37,6 +37,7 @@ _RANK: dict[str, int] = {
     SmsStatus.QUEUED: 0,
     SmsStatus.RETRY: 0,
     SmsStatus.SENDING: 1,
+    SmsStatus.UNKNOWN: 1,
     SmsStatus.SENT: 2,
     SmsStatus.DELIVERED: 3,
     SmsStatus.FAILED: 3,
@@ -237,16 +238,33 @@ def settle_sms(
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
 
 
-def record_delivery(db: Db, provider_message_id: str, at_status: str, reason: str | None) -> bool:
+def record_delivery(
+    db: Db, provider_message_id: str, at_status: str, reason: str | None, phone: str | None = None
+) -> bool:
     """Apply a delivery report; return False when no message has that provider id.
 
-    Reports may arrive twice or out of order: a status never moves a message backwards.
+    Reports may arrive twice or out of order: a status never moves a message backwards. A report
+    for an id we never heard of settles the oldest message to that phone whose send had an unknown
+    outcome: the provider did take it, and says so here.
     """
     status = DELIVERY_STATUS.get(at_status)
     with db.begin() as session:
         message = session.scalar(
             select(OutboxMessage).where(OutboxMessage.provider_message_id == provider_message_id)
         )
+        if message is None and phone:
+            message = session.scalar(
+                select(OutboxMessage)
+                .where(OutboxMessage.recipient == phone, OutboxMessage.status == SmsStatus.UNKNOWN)
+                .order_by(OutboxMessage.id)
+                .limit(1)
+                .with_for_update()
+            )
+            if message is not None:
+                message.provider_message_id = provider_message_id
+                message.next_attempt_at = None
+                message.last_error = None
+                message.sent_at = message.sent_at or utcnow()
         if message is None:
             return False
         if status is None or _RANK.get(status, 0) < _RANK.get(message.status, 0):
@@ -277,32 +295,74 @@ def stranded_sms(db: Db, grace: timedelta, limit: int = 500) -> list[int]:
         )
 
 
-def release_stale_claims(db: Db, older_than: timedelta) -> list[int]:
-    """Make messages claimed by a worker that went silent sendable again; return their ids."""
+def release_stale_claims(db: Db, older_than: timedelta, window: timedelta | None = None) -> list[int]:
+    """Mark messages claimed by a worker that went silent as of unknown outcome; return their ids.
+
+    The worker may have died after the provider took the message and before it could say so:
+    sending again at once could send it twice. The message waits for a delivery report like any
+    other unknown outcome, and is sent again once after the window (counted from the claim).
+    """
     cutoff = utcnow() - older_than
+    with db.begin() as session:
+        claims = session.execute(
+            select(OutboxMessage.id, OutboxMessage.claimed_at)
+            .where(OutboxMessage.status == SmsStatus.SENDING, OutboxMessage.claimed_at < cutoff)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for message_id, claimed_at in claims:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == SmsStatus.SENDING)
+                .values(
+                    status=SmsStatus.UNKNOWN,
+                    last_error="the sending worker stopped mid-send: outcome unknown",
+                    next_attempt_at=(claimed_at or cutoff) + (window or timedelta(0)),
+                    updated_at=utcnow(),
+                )
+            )
+        return [message_id for message_id, _ in claims]
+
+
+def unknown_resends(db: Db, message_id: int) -> int:
+    """Return how often a message was sent again after a send with an unknown outcome."""
+    with db() as session:
+        found = session.scalar(select(OutboxMessage.unknown_resends).where(OutboxMessage.id == message_id))
+    return int(found or 0)
+
+
+def resend_unknown(db: Db, now: datetime | None = None) -> list[int]:
+    """Make messages whose outcome stayed unknown past their window sendable once more; return ids."""
+    now = now or utcnow()
     with db.begin() as session:
         ids = list(
             session.scalars(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == SmsStatus.SENDING, OutboxMessage.claimed_at < cutoff)
-                .with_for_update(skip_locked=True)
+                update(OutboxMessage)
+                .where(OutboxMessage.status == SmsStatus.UNKNOWN, OutboxMessage.next_attempt_at <= now)
+                .values(
+                    status=SmsStatus.RETRY,
+                    unknown_resends=OutboxMessage.unknown_resends + 1,
+                    next_attempt_at=None,
+                    last_error="no delivery report after a send with an unknown outcome: sent again, once",
+                    updated_at=now,
+                )
+                .returning(OutboxMessage.id)
             )
         )
-        if ids:
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids), OutboxMessage.status == SmsStatus.SENDING)
-                .values(status=SmsStatus.RETRY, last_error="the sending worker stopped", updated_at=utcnow())
-            )
-        return ids
+    return sorted(ids)
 
 
 def retry_failed_sms(db: Db, message_ids: list[int] | None = None) -> list[int]:
-    """Make failed messages sendable again (all of them, or the given ones); return their ids."""
+    """Make failed messages sendable again (all of them, or the given ones); return their ids.
+
+    "All" leaves out messages that may have been delivered (their sends had unknown outcomes):
+    an operator names those one by one, after checking the provider's records.
+    """
     with db.begin() as session:
         query = select(OutboxMessage).where(OutboxMessage.status == SmsStatus.FAILED)
         if message_ids:
             query = query.where(OutboxMessage.id.in_(message_ids))
+        else:
+            query = query.where(OutboxMessage.unknown_resends == 0)
         messages = list(session.scalars(query))
         for message in messages:
             message.status = SmsStatus.RETRY

@@ -32,3 +32,6 @@ class SmsStatus(StrEnum):
     FAILED = "failed"  # refused for good, or every attempt failed
     SUPPRESSED = "suppressed"  # not essential, and the recipient opted out
     HELD = "held"  # no gateway is configured: kept for the simulator and operators
+    # The send may have reached the provider (no answer after the request left, a worker killed
+    # mid-send): a delivery report settles it, else it is sent again once after a window.
+    UNKNOWN = "unknown"

@@ -12,7 +12,8 @@ from africastalking.SMS import SMSService
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["sent", "held", "permanent", "transient"]
+# unknown: the request left and no answer came; the provider may have taken the message.
+Outcome = Literal["sent", "held", "permanent", "transient", "unknown"]
 ACCEPTED = (100, 101, 102)  # Processed, Sent, Queued
 PERMANENT = range(401, 408)  # RiskHold ... CouldNotRoute: sending again will not help
 TRANSIENT = (500, 501, 502)  # InternalServerError, GatewayError, RejectedByGateway
@@ -64,8 +65,11 @@ class AfricasTalking:
             )
         except ValueError as exc:  # the SDK refuses a malformed number before sending
             return SendResult("permanent", reason=str(exc))
+        except requests.ConnectTimeout:
+            return SendResult("transient", reason="timeout connecting: nothing was sent")
         except requests.Timeout:
-            return SendResult("transient", reason="timeout")
+            # Sent, and no answer in time: sending again blindly could deliver it twice.
+            return SendResult("unknown", reason=f"no answer within {self.timeout:g} s after sending")
         except requests.ConnectionError as exc:
             return SendResult("transient", reason=f"connection error: {exc.__class__.__name__}")
         except AfricasTalkingException as exc:  # a non-2xx answer: AT or its edge had a bad minute

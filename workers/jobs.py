@@ -10,7 +10,7 @@ from flask import current_app
 from conversations.sms_commands import SmsRouter
 from registry.db import utcnow
 from registry.inbound import claim_inbound, finish_inbound, mark_inbound_failed
-from registry.outbox import claim_sms, settle_sms
+from registry.outbox import claim_sms, settle_sms, unknown_resends
 from registry.phones import mask_phone
 from registry.statuses import SmsStatus
 
@@ -40,6 +40,8 @@ def send_sms(message_id: int) -> str:
         settle_sms(app.db, message_id, SmsStatus(result.outcome), result.provider_message_id, result.cost)
         log.info("sms %s %s", message_id, result.outcome, extra=extra)
         return result.outcome
+    if result.outcome == "unknown":
+        return _unknown_outcome(message_id, message.recipient, result.reason, extra)
     if result.outcome == "permanent":
         settle_sms(app.db, message_id, SmsStatus.FAILED, error=result.reason)
         log.warning("sms %s failed for good: %s", message_id, result.reason, extra=extra)
@@ -56,6 +58,25 @@ def send_sms(message_id: int) -> str:
     )
     log.info("sms %s will be retried in %ss: %s", message_id, delay, result.reason, extra=extra)
     raise TransientSmsError(result.reason)
+
+
+def _unknown_outcome(message_id: int, recipient: str, reason: str | None, extra: dict[str, object]) -> str:
+    """Wait for a delivery report rather than send again at once; give up after one blind resend."""
+    app = current_app.extensions["janela"]
+    if unknown_resends(app.db, message_id) >= 1:
+        # Already sent again once after an unknown outcome: a third send risks a third copy.
+        note = (
+            f"outcome unknown again after one resend ({reason}); not sent again, check the delivery reports"
+        )
+        settle_sms(app.db, message_id, SmsStatus.FAILED, error=note)
+        log.error("sms %s: %s", message_id, note, extra=extra)
+        return SmsStatus.FAILED
+    window = timedelta(seconds=app.delivery.unknown_window)
+    note = f"outcome unknown ({reason}); waiting for a delivery report, else sent again once"
+    settle_sms(app.db, message_id, SmsStatus.UNKNOWN, error=note, retry_at=utcnow() + window)
+    log.warning("sms %s: %s", message_id, note, extra=extra)
+    # No exception: RQ must not retry it. The sweep sends it again once if no report comes.
+    return SmsStatus.UNKNOWN
 
 
 def process_inbound(inbound_id: int) -> str:

@@ -27,6 +27,7 @@ class Delivery:
     stale_after: int = 600  # seconds before a claim by a silent worker is taken over
     sweep_grace: int = 120  # seconds a message may wait for its job before the sweep steps in
     sweep_interval: int = 60
+    unknown_window: int = 1800  # seconds to wait for a delivery report after an unknown outcome
 
     @property
     def rq_retry(self) -> Retry | None:

@@ -128,6 +128,8 @@ def _apply(db: Db, entry: Spooled) -> None:
             network_code=f.get("networkCode"),
         )
     elif entry.kind == "delivery":
-        record_delivery(db, f["id"] or "", f.get("status") or "", f.get("failureReason"))
+        record_delivery(
+            db, f["id"] or "", f.get("status") or "", f.get("failureReason"), f.get("phoneNumber")
+        )
     else:
         log.error("spool: unknown entry kind %r dropped", entry.kind)

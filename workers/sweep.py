@@ -12,7 +12,7 @@ from flask import Flask
 from conversations.case_texts import CaseTexts
 from registry.escalation import escalate_overdue
 from registry.inbound import unprocessed_inbound
-from registry.outbox import release_stale_claims, stranded_sms
+from registry.outbox import release_stale_claims, resend_unknown, stranded_sms
 from registry.retention import Retention, prune_old_records
 from workers.queues import enqueue_inbound, enqueue_sms
 
@@ -41,8 +41,11 @@ def sweep(app: Flask) -> SweepReport:
     replayed = janela.spool.replay(janela.db)
     if replayed:
         log.warning("sweep stored %s callbacks kept while the database was unavailable", replayed)
-    released = release_stale_claims(janela.db, timedelta(seconds=policy.stale_after))
-    sms = sorted(set(released) | set(stranded_sms(janela.db, grace)))
+    window = timedelta(seconds=policy.unknown_window)
+    # A claim a silent worker left may have been sent: it waits out the window like any unknown.
+    released = release_stale_claims(janela.db, timedelta(seconds=policy.stale_after), window)
+    resent = resend_unknown(janela.db)
+    sms = sorted(set(resent) | set(stranded_sms(janela.db, grace)))
     enqueue_sms(janela.queues, sms, policy.rq_retry)
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -13,6 +14,7 @@ from registry.outbox import SmsPolicy, queue_sms
 from tests.fake_at import Answer
 from tests.jobs import run_jobs
 from workers.jobs import send_sms
+from workers.sweep import sweep
 
 KH = "+85512345678"
 
@@ -49,12 +51,64 @@ def test_at_500_then_success_delivers_once(at_app: Flask, fake_at: Any) -> None:
     assert fake_at.sent_to(KH) == ["Hello from janela"]
 
 
-def test_a_timeout_is_retried(at_app: Flask, fake_at: Any) -> None:
+def later(app: Flask, seconds: float) -> None:
+    """Let the unknown-outcome window pass for every waiting message, as time would."""
+    with app.extensions["janela"].db.begin() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.status == "unknown")):
+            assert row.next_attempt_at is not None
+            row.next_attempt_at = row.next_attempt_at - timedelta(seconds=seconds)
+
+
+def test_a_timeout_after_sending_is_not_sent_again_blindly(at_app: Flask, fake_at: Any) -> None:
+    fake_at.script(Answer(delay=1.5))  # answers after SMS_TIMEOUT (1 s): the send's fate is unknown
+    message_id = queue(at_app)
+    run_jobs(at_app)
+    waiting = message(at_app, message_id)
+    assert (waiting.status, waiting.attempts) == ("unknown", 1)
+    assert "waiting for a delivery report" in (waiting.last_error or "")
+    sweep(at_app)  # inside the window: nothing is sent
+    run_jobs(at_app)
+    assert len(fake_at.received) == 1
+
+
+def test_a_delivery_report_settles_an_unknown_outcome(at_app: Flask, fake_at: Any) -> None:
     fake_at.script(Answer(delay=1.5))
     message_id = queue(at_app)
     run_jobs(at_app)
-    sent = message(at_app, message_id)
-    assert (sent.status, sent.attempts) == ("sent", 2)
+    report = {"id": "ATXid_late", "status": "Success", "phoneNumber": KH}
+    assert at_app.test_client().post("/sms/delivery?token=at-token", data=report).status_code == 200
+    settled = message(at_app, message_id)
+    assert (settled.status, settled.provider_message_id) == ("delivered", "ATXid_late")
+    later(at_app, 3600)
+    sweep(at_app)
+    run_jobs(at_app)
+    assert len(fake_at.received) == 1  # the report said it arrived: never sent again
+
+
+def test_an_unknown_outcome_is_sent_again_once_then_left_to_an_operator(at_app: Flask, fake_at: Any) -> None:
+    ids = [queue(at_app, f"message {n}") for n in range(3)]
+    fake_at.script(*[Answer(delay=1.5)] * 6)  # every send times out, the first and the resend
+    run_jobs(at_app)
+    later(at_app, 3600)
+    sweep(at_app)
+    run_jobs(at_app)
+    later(at_app, 3600)
+    sweep(at_app)
+    run_jobs(at_app)
+    for message_id in ids:
+        given_up = message(at_app, message_id)
+        assert (given_up.status, given_up.unknown_resends) == ("failed", 1)
+        assert "not sent again" in (given_up.last_error or "")
+    # Each reached AT at most twice, never five times.
+    assert sorted(r["message"] for r in fake_at.received) == sorted([f"message {n}" for n in range(3)] * 2)
+    # "Retry all failed" leaves alone what may have been delivered; naming one sends it.
+    runner = at_app.test_cli_runner()
+    assert "0 message(s)" in runner.invoke(args=["sms", "retry", "--all-failed"]).output
+    run_jobs(at_app)
+    assert len(fake_at.received) == 6
+    runner.invoke(args=["sms", "retry", str(ids[0])])
+    run_jobs(at_app)
+    assert len(fake_at.received) == 7
 
 
 def test_a_permanent_failure_is_not_retried_and_keeps_its_reason(at_app: Flask, fake_at: Any) -> None:

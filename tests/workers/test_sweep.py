@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from registry.db import utcnow
 from registry.inbound import store_inbound
@@ -49,20 +49,40 @@ def test_redis_flushed_with_jobs_queued_loses_no_message(at_app: Flask, fake_at:
     assert len(ids) == 3
 
 
-def test_a_claim_left_by_a_dead_worker_is_released_and_sent(at_app: Flask, fake_at: Any) -> None:
-    janela = at_app.extensions["janela"]
-    queue_sms(janela.db, KH, "en", "hello", "test", SmsPolicy())
-    janela.redis.flushdb()
-    # A worker claimed it and died before it sent anything.
-    past = utcnow() - timedelta(hours=1)
-    with janela.db.begin() as session:
+def claimed_by_a_dead_worker(at_app: Flask, minutes_ago: int) -> None:
+    """A worker claimed every message and died: whether it sent them nobody knows."""
+    past = utcnow() - timedelta(minutes=minutes_ago)
+    with at_app.extensions["janela"].db.begin() as session:
         session.execute(
             update(OutboxMessage).values(status="sending", claimed_at=past, updated_at=past, attempts=1)
         )
+
+
+def test_a_claim_left_by_a_dead_worker_waits_for_a_report_then_is_sent_once(
+    at_app: Flask, fake_at: Any
+) -> None:
+    janela = at_app.extensions["janela"]
+    queue_sms(janela.db, KH, "en", "hello", "test", SmsPolicy())
+    janela.redis.flushdb()
+    claimed_by_a_dead_worker(at_app, minutes_ago=15)  # past STALE_AFTER, within the window
+    report = sweep(at_app)
+    assert (report.released, report.sms) == (1, 0)  # not sent again at once: it may have gone
+    run_jobs(at_app)
+    assert fake_at.sent_to(KH) == []
+    with janela.db() as session:
+        assert session.scalar(select(OutboxMessage.status)) == "unknown"
+
+
+def test_a_claim_left_long_ago_with_no_report_is_sent_again_once(at_app: Flask, fake_at: Any) -> None:
+    janela = at_app.extensions["janela"]
+    queue_sms(janela.db, KH, "en", "hello", "test", SmsPolicy())
+    janela.redis.flushdb()
+    claimed_by_a_dead_worker(at_app, minutes_ago=120)  # the window has passed without a report
     report = sweep(at_app)
     assert (report.released, report.sms) == (1, 1)
     run_jobs(at_app)
     assert fake_at.sent_to(KH) == ["hello"]
+    assert sweep(at_app).sms == 0
 
 
 def test_a_message_waiting_for_its_backoff_is_left_alone(at_app: Flask, fake_at: Any) -> None:

@@ -62,13 +62,16 @@ def run_worker(app: Flask, burst: bool = False) -> bool:
             start_sweeper(app, stop)
         try:
             while True:
-                worker = JanelaWorker(list(janela.queues.values()), connection=janela.redis)
+                worker: JanelaWorker | None = None
                 worked = False
                 try:
+                    worker = JanelaWorker(list(janela.queues.values()), connection=janela.redis)
                     worked = worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
-                except (redis.ConnectionError, redis.TimeoutError):
+                except redis.RedisError:
                     log.error("worker lost Redis while starting or stopping", exc_info=True)
-                if burst or worker.asked_to_stop:
+                    if burst:
+                        raise
+                if burst or (worker is not None and worker.asked_to_stop):
                     return worked
                 log.error(
                     "worker stopped working (Redis or the database gone?); starting again in %.0f s", delay

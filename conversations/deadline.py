@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -19,8 +20,8 @@ class DeadlineRunner:
     """Run calls on a few threads and wait for each at most `seconds`.
 
     A hung database holds its thread until the call returns; the caller is answered at the
-    deadline all the same. When every thread is held, new calls are refused at once rather than
-    queued behind the hung ones, so the process keeps answering while it waits for the outage.
+    deadline all the same. When every thread is busy a call waits for one, within the same
+    deadline, and is never queued past it: behind hung calls it is answered at its deadline.
     """
 
     def __init__(self, seconds: float, threads: int = 8) -> None:
@@ -30,16 +31,18 @@ class DeadlineRunner:
 
     def run(self, call: Callable[[], T]) -> T:
         """Return call()'s result, or raise DeadlinePassed; call()'s own exceptions pass through."""
-        if not self._free.acquire(blocking=False):
-            raise DeadlinePassed("every runner is held by an unfinished call")
+        started = time.monotonic()
+        if not self._free.acquire(timeout=self.seconds):
+            raise DeadlinePassed("every runner stayed held by an unfinished call")
         try:
             future: Future[T] = self._pool.submit(call)
         except BaseException:
             self._free.release()
             raise
         future.add_done_callback(lambda _done: self._free.release())
+        left = max(0.0, self.seconds - (time.monotonic() - started))
         try:
-            return future.result(timeout=self.seconds)
+            return future.result(timeout=left)
         except FutureTimeout as exc:
             raise DeadlinePassed(f"no answer within {self.seconds} s") from exc
 

@@ -43,17 +43,34 @@ class LookupGuard:
         counts = self.client.mget(self._keys(phone, sp_id, now))
         return any(int(c or 0) >= self.max_failures for c in counts)
 
-    def fail(self, phone: str, sp_id: str, now: datetime | None = None) -> bool:
-        """Count a failure against both; return True when that locks further tries."""
+    def take(self, phone: str, sp_id: str, now: datetime | None = None) -> int | None:
+        """Take one try against both counts before checking; None when the tries are used up.
+
+        The count goes up first and is compared after (INCR, then compare), so guesses sent in
+        parallel cannot all pass a check made before any of them was counted. A try that finds
+        the holder is given back; a refused one is never counted.
+        """
         now = now or utcnow()
         # The count is of this local day: it is gone when the day is over where people live.
         day_over = end_of_local_day(now, self.zone)
+        keys = self._keys(phone, sp_id, now)
         pipe = self.client.pipeline()
-        for key in self._keys(phone, sp_id, now):
+        for key in keys:
             pipe.incr(key)
             pipe.expireat(key, day_over)
         results = pipe.execute()
-        return max(results[0], results[2]) >= self.max_failures
+        taken = max(int(results[0]), int(results[2]))
+        if taken > self.max_failures:
+            self.give_back(phone, sp_id, now)
+            return None
+        return taken
+
+    def give_back(self, phone: str, sp_id: str, now: datetime | None = None) -> None:
+        """Return a try that was taken: the holder was found, or the try was refused."""
+        pipe = self.client.pipeline()
+        for key in self._keys(phone, sp_id, now):
+            pipe.decr(key)
+        pipe.execute()
 
 
 def guard(ctx: Context) -> LookupGuard:
@@ -76,17 +93,19 @@ def read_year(ctx: Context, text: str) -> Target:
     """Check the year of birth against the ID's holder; count and record every try."""
     sp_id = ctx.params["sp_id"]
     checks = guard(ctx)
-    if checks.locked(ctx.phone, sp_id):
+    tries = checks.take(ctx.phone, sp_id)
+    if tries is None:
         record_lookup(ctx.db, ctx.phone, sp_id, "locked")
         return Go("id_locked")
     year = int(text) if len(text) == 4 and text.isdigit() else 0
     holder = find_holder(ctx.db, sp_id, year, ctx.language, ctx.settings.default_language) if year else None
     if holder is None:
         record_lookup(ctx.db, ctx.phone, sp_id, "mismatch")
-        if checks.fail(ctx.phone, sp_id):
+        if tries >= checks.max_failures:
             record_lookup(ctx.db, ctx.phone, sp_id, "locked")
             return Go("id_locked")
         return Invalid(N_("The ID and the year do not match. Try again."))
+    checks.give_back(ctx.phone, sp_id)
     record_lookup(ctx.db, ctx.phone, sp_id, "found")
     # Back from the result skips both questions: a year typed again would cost a try.
     return Go("id_holder", {"sp_id": sp_id, "year": str(year)}, close=2)

@@ -122,6 +122,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         lookup_max_failures=app.config["LOOKUP_MAX_FAILURES"],
         ussd_fold_accents=app.config["USSD_FOLD_ACCENTS"],
         timezone=app.config["TIMEZONE"],
+        programme_sms_per_day=app.config["PROGRAMME_SMS_PER_DAY"],
     )
     delivery = Delivery(
         max_attempts=app.config["SMS_MAX_ATTEMPTS"],

@@ -45,6 +45,7 @@ INT_SETTINGS = (
     "DRAFT_TTL",
     "REFERENCE_LENGTH",
     "LOOKUP_MAX_FAILURES",
+    "PROGRAMME_SMS_PER_DAY",
     "DESK_LOCK_FAILURES",
     "DESK_LOCK_MINUTES",
     "DESK_SETUP_CODE_MINUTES",
@@ -95,6 +96,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "DRAFT_TTL": 86400,
         "REFERENCE_LENGTH": 7,
         "LOOKUP_MAX_FAILURES": 3,
+        "PROGRAMME_SMS_PER_DAY": 3,  # programme descriptions by SMS per phone per local day
         # Days to acknowledge/resolve a case, by category, then the default.
         "CASE_DEADLINES": DEFAULT_CASE_DEADLINES,
         "TIMEZONE": "",  # empty: the country's (Asia/Phnom_Penh for KH, Africa/Maputo for MZ)

@@ -13,8 +13,9 @@ from conversations.prereg import SCREENS as PREREGISTRATION_SCREENS
 from conversations.prereg import open_preregistration
 from conversations.screens import Choice, Context, Do, Go, Home, Screen, Target, View
 from registry import services
+from registry.clock import start_of_local_day
 from registry.idempotency import request_key
-from registry.outbox import queue_sms
+from registry.outbox import DailyCap, queue_sms
 from registry.services import ProgrammeInfo
 
 MAIN = "main"
@@ -105,7 +106,7 @@ def programme_sms(t: Translator, info: ProgrammeInfo) -> str:
 def send_programme_sms(ctx: Context) -> Target:
     """Write the programme's description to the outbox for the caller, once per phone and session."""
     info = _programme(ctx)
-    queue_sms(
+    written = queue_sms(
         ctx.db,
         recipient=ctx.phone,
         language=ctx.language,
@@ -115,7 +116,10 @@ def send_programme_sms(ctx: Context) -> Target:
         # The phone as well as the session: operators reuse session ids, and another caller's
         # request must not be taken for this one's repeat.
         idempotency_key=request_key("programme_info", ctx.phone, f"{ctx.session_id}:{info.code}"),
+        cap=DailyCap(ctx.settings.programme_sms_per_day, start_of_local_day(ctx.settings.zone)),
     )
+    if not written:
+        return Go("programme_sms_capped", {"code": info.code})
     return Go("programme_sms_sent", {"code": info.code})
 
 
@@ -153,6 +157,20 @@ class ProgrammeSmsSent:
         return View(ctx.t("{programme} will reach you by SMS shortly.", programme=info.name))
 
 
+class ProgrammeSmsCapped:
+    """Say that today's programme SMS are used up, and that the screens still tell it all."""
+
+    def view(self, ctx: Context) -> View:
+        """Give the day's limit and point back to the screens."""
+        return View(
+            ctx.t(
+                "You have had {count} programmes by SMS today, the most for one day. "
+                "You can read this one here, or ask again tomorrow.",
+                count=ctx.settings.programme_sms_per_day,
+            )
+        )
+
+
 SERVICE_NAMES: Mapping[str, str] = {
     "preregistration": N_("Pre-registration"),
     "status": N_("My ID and status"),
@@ -176,6 +194,7 @@ SCREENS: Mapping[str, Screen] = {
     "programme": ProgrammeMenu(),
     "programme_section": ProgrammeSection(),
     "programme_sms_sent": ProgrammeSmsSent(),
+    "programme_sms_capped": ProgrammeSmsCapped(),
     **PREREGISTRATION_SCREENS,
     **LOOKUP_SCREENS,
     **COMPLAINT_SCREENS,

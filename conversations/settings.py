@@ -32,6 +32,7 @@ class Settings:
     # would otherwise need another page). Khmer is never folded.
     ussd_fold_accents: str
     timezone: str  # a zone name; config.py derives it from COUNTRY when TIMEZONE is empty
+    programme_sms_per_day: int  # programme descriptions one phone can ask for by SMS in a day
 
     @property
     def zone(self) -> ZoneInfo:

@@ -120,6 +120,14 @@ def add_sms(
     return messages
 
 
+@dataclass(frozen=True)
+class DailyCap:
+    """At most `limit` messages of one purpose to one phone since `since` (local midnight)."""
+
+    limit: int
+    since: datetime
+
+
 def queue_sms(
     db: Db,
     recipient: str,
@@ -129,14 +137,23 @@ def queue_sms(
     policy: SmsPolicy,
     idempotency_key: str | None = None,
     essential: bool = True,
+    cap: DailyCap | None = None,
 ) -> list[int]:
-    """Write an SMS to the outbox and return its rows' ids; a repeated key writes nothing."""
+    """Write an SMS to the outbox and return its rows' ids; a repeated key writes nothing.
+
+    With a cap, a message over the day's limit for that phone and purpose is not written, and
+    the list is empty: the service cannot be made to send SMS in a loop at its own cost.
+    """
     if idempotency_key is not None:
         existing = _ids_for_key(db, idempotency_key)
         if existing:
             return existing
+    if cap is not None:
+        _ensure_contact(db, recipient)
     try:
         with db.begin() as session:
+            if cap is not None and _over_cap(session, recipient, purpose, cap):
+                return []
             messages = add_sms(
                 session, recipient, language, body, purpose, policy, idempotency_key, essential
             )
@@ -148,6 +165,35 @@ def queue_sms(
         if not existing:
             raise
         return existing
+
+
+def _ensure_contact(db: Db, phone: str) -> None:
+    """Make sure the phone has a contact row, the row a capped send locks."""
+    with db() as session:
+        if session.scalar(select(Contact.id).where(Contact.phone == phone)) is not None:
+            return
+    try:
+        with db.begin() as session:
+            session.add(Contact(phone=phone))
+    except IntegrityError:
+        pass  # written a moment ago by a concurrent request: that row serves
+
+
+def _over_cap(session: Session, phone: str, purpose: str, cap: DailyCap) -> bool:
+    # Writing the contact row first puts capped sends to one phone in line (a row lock on
+    # PostgreSQL, the write lock on SQLite), so two at once cannot both count the same free slot.
+    session.execute(update(Contact).where(Contact.phone == phone).values(updated_at=utcnow()))
+    sent = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == phone,
+            OutboxMessage.purpose == purpose,
+            OutboxMessage.part == 1,
+            OutboxMessage.created_at >= cap.since,
+        )
+    )
+    return int(sent or 0) >= cap.limit
 
 
 def _ids_for_key(db: Db, key: str) -> list[int]:

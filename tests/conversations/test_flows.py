@@ -278,3 +278,37 @@ def test_a_closing_text_too_long_for_one_screen_pages_and_ends_on_its_last_page(
     assert replies[-1].final and "98 More" not in replies[-1].text
     text = " ".join(r.text.replace("\n98 More", "") for r in replies)
     assert text.count("on and on") == 12
+
+
+def test_programme_sms_are_capped_per_phone_per_day(app: Flask, client: FlaskClient) -> None:
+    # One caller asking for every programme would cost the service 8 SMS of 2-3 segments each.
+    set_language(app.extensions["janela"].db, KH, "en")
+    screens = []
+    for n, programme in enumerate(("1", "2", "3", "4", "5")):
+        phone = Phone(client, KH)
+        phone.session_id = f"ATUid_cap_{n}"
+        screens.append(phone.dial("1", programme, "5"))
+    limit = app.config["PROGRAMME_SMS_PER_DAY"]
+    assert all("will reach you by SMS shortly." in s for s in screens[:limit])
+    assert all(s.startswith(f"You have had {limit} programmes by SMS today") for s in screens[limit:])
+    assert len({m.idempotency_key.split("#")[0] for m in outbox(app) if m.idempotency_key}) == limit
+    # Another phone has its own allowance.
+    other = Phone(client, "+85512345677")
+    set_language(app.extensions["janela"].db, other.number, "en")
+    assert "will reach you by SMS shortly." in other.dial("1", "1", "5")
+
+
+def test_programme_sms_asked_for_at_once_from_many_sessions_stay_within_the_cap(app: Flask) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    set_language(app.extensions["janela"].db, KH, "en")
+    callers = []
+    for n in range(8):
+        phone = Phone(app.test_client(), KH)
+        phone.session_id = f"ATUid_par_{n}"
+        phone.dial("1", str(n + 1))
+        callers.append(phone)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda caller: caller.send("5"), callers))
+    keys = {m.idempotency_key.split("#")[0] for m in outbox(app) if m.idempotency_key}
+    assert len(keys) == app.config["PROGRAMME_SMS_PER_DAY"]

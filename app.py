@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import config as janela_config
+from conversations.country import serve_country
 from conversations.engine import Engine as UssdEngine
 from conversations.errors import BadCallback, SessionBusy
 from conversations.gateways import AfricasTalkingUssd
@@ -95,6 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(app.config["DATABASE_URL"])
     db = make_sessionmaker(engine)
+    serve_country(app.config["COUNTRY"])
     client, embedded = connect_redis(app.config["REDIS_URL"], instance)
     settings = Settings(
         country=app.config["COUNTRY"],

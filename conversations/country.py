@@ -24,6 +24,7 @@ class CountryWords:
     leader: Words
     desk: Words
     desk_subject: Words
+    village_code: Words
     example_village_code: str
 
     def level(self, level: str, language: str) -> str:
@@ -33,6 +34,31 @@ class CountryWords:
     def word(self, words: Words, language: str) -> str:
         """Return one of the country's words in a language (English if it lacks one)."""
         return _pick(words, language)
+
+
+    def placeholders(self, language: str) -> dict[str, str]:
+        """Return the country's words a text names by placeholder: leader, desk, desk_subject, village_code."""
+        return {
+            "leader": _pick(self.leader, language),
+            "desk": _pick(self.desk, language),
+            "desk_subject": _pick(self.desk_subject, language),
+            "village_code": _pick(self.village_code, language),
+        }
+
+
+# A deployment serves one country (COUNTRY). create_app records it here, so that texts built
+# where no settings reach (a desk action, a worker's sweep) still speak that country's words.
+_SERVED = {"country": "KH"}
+
+
+def serve_country(country: str) -> None:
+    """Record the country this process serves."""
+    _SERVED["country"] = country.upper()
+
+
+def served_country() -> str:
+    """Return the country this process serves (KH until create_app says otherwise)."""
+    return _SERVED["country"]
 
 
 def _pick(words: Words, language: str) -> str:
@@ -51,5 +77,6 @@ def country_words(country: str) -> CountryWords:
         leader=data["leader"],
         desk=data["desk"],
         desk_subject=data["desk_subject"],
+        village_code=data["village_code"],
         example_village_code=data["example_village_code"],
     )

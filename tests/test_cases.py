@@ -89,7 +89,7 @@ def test_a_complaint_in_portuguese_and_the_chief_acknowledges_by_sms(at_app: Fla
     assert case(at_app, reference).status == "acknowledged"
     citizen = fake_at.sent_to(CITIZEN)
     assert citizen[-1] == (
-        f"janela: o seu pedido {reference} foi recebido por Chan Sophal, o chefe da sua aldeia, "
+        f"janela: o seu pedido {reference} foi recebido por Chan Sophal, o seu chefe da aldeia, "
         "que está a tratar dele."
     )
     assert fake_at.sent_to(CHIEF)[-1].startswith(f"ករណី {reference}៖ បានបញ្ជាក់ថាបានទទួល")
@@ -362,7 +362,7 @@ def test_a_complaint_may_choose_its_village_from_lists(app: Flask) -> None:
     caller.dial()
     for key in ("4", "2", "9", "wrong amount paid", "2", "2"):
         caller.send(key)
-    assert caller.screen.startswith("Village code (on the village notice board):\n1 Choose from a list")
+    assert caller.screen.startswith("Type the village code (on the notice board):\n1 Choose from a list")
     assert caller.send("1").startswith("Province\n1 Siem Reap")
     caller.send("1")
     caller.send("2")

@@ -134,10 +134,10 @@ def test_every_prompt_checks_its_answer_and_says_why(app: Flask, client: FlaskCl
     assert caller.send("87").startswith("Type a year of 4 digits, e.g. 1987.")
     caller.send("1987")
     caller.send("1")
-    assert caller.send("99999999").startswith("No village has this code.")
-    assert caller.send("170101").startswith("No village has this code.")  # a commune, not a village
+    assert caller.send("99999999").startswith("There is no such code.")
+    assert caller.send("170101").startswith("There is no such code.")  # a commune, not a village
     caller.send("17010101")
-    assert caller.send("0").startswith("Village code")  # 0 is back, not a household size
+    assert caller.send("0").startswith("Type the village code")  # 0 is back, not a household size
     caller.send("17010101")
     assert caller.send("31").startswith("Type a number from 1 to 30.")
     assert caller.send("abc").startswith("Type a number from 1 to 30.")

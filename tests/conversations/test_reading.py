@@ -22,11 +22,11 @@ def test_a_wrong_village_code_asks_again_in_full_and_98_never_sticks(make_app: A
     for key in UP_TO_VILLAGE:
         phone.send(key)
     t = Translator("km")
-    question = t("Village code (on the village notice board):")
+    question = t("Type the {village_code} (on the notice board):", village_code="លេខកូដភូមិ")
     assert phone.screen.startswith(question)
     for wrong in ("99999999", "98", "98"):
         screen = phone.send(wrong)
-        assert screen.startswith(t("No village has this code. Check the notice board.") + "\n" + question)
+        assert screen.startswith(t("There is no such code. Check the notice board.") + "\n" + question)
         assert "\n98 " not in screen and Budget().fits(screen)
     assert phone.send("17010102").startswith(t("How many people live in your household?"))
 

@@ -35,9 +35,8 @@ class CountryWords:
         """Return one of the country's words in a language (English if it lacks one)."""
         return _pick(words, language)
 
-
     def placeholders(self, language: str) -> dict[str, str]:
-        """Return the country's words a text names by placeholder: leader, desk, desk_subject, village_code."""
+        """Return the words texts name by placeholder: leader, desk, desk_subject, village_code."""
         return {
             "leader": _pick(self.leader, language),
             "desk": _pick(self.desk, language),

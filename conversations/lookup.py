@@ -106,8 +106,9 @@ class Holder:
             t("{programme}: {status}", programme=name, status=t(ENROLMENT_STATUS.get(status, status)))
             for name, status in holder.enrolments
         ] or [t("No programme yet.")]
+        country = ctx.settings.country
         lines += [
-            t("Request {reference}: {status}", reference=ref, status=status_name(t, status, ctx.settings.country))
+            t("Request {reference}: {status}", reference=ref, status=status_name(t, status, country))
             for ref, status in holder.open_cases
         ]
         return View("\n".join(lines))

@@ -237,7 +237,8 @@ class SmsRouter:
             return self._complaint(language, sender, text, request_key)
         if command == "myid":
             ids = ids_for_phone(self.db, sender)
-            return SmsDecision(command, language, ids_sms(language, ids) if ids else t(NO_ID, **self._words(language)))
+            reply = ids_sms(language, ids) if ids else t(NO_ID, **self._words(language))
+            return SmsDecision(command, language, reply)
         reference = _leading_digits(rest)
         if not reference:
             return SmsDecision(command, language, t(WHICH_REFERENCE))
@@ -249,7 +250,12 @@ class SmsRouter:
             return SmsDecision(
                 command,
                 language,
-                t(REQUEST_STATUS, reference=case.reference, kind=kind, status=status_name(t, case.status, self.settings.country)),
+                t(
+                    REQUEST_STATUS,
+                    reference=case.reference,
+                    kind=kind,
+                    status=status_name(t, case.status, self.settings.country),
+                ),
             )
         note = note_after_reference(text, reference) if command == "done" else ""
         return self._chief(command, language, sender, reference, note, request_key)
@@ -268,7 +274,8 @@ class SmsRouter:
             village = village_of_phone(self.db, sender)
         known = village and find_area(self.db, village, language, level="village")
         if not village or not known or len(description) < 3:
-            return SmsDecision("complaint", language, t(COMPLAINT_HOW, code=self._example_code(), **self._words(language)))
+            how = t(COMPLAINT_HOW, code=self._example_code(), **self._words(language))
+            return SmsDecision("complaint", language, how)
         key = request_key or f"sms:{sender}:{description[:50]}"
         complaint = Complaint("other", village, description[:500])
         services_settings = self.settings.services
@@ -327,9 +334,8 @@ class SmsRouter:
         )
         return text + (f' "{case.description}"' if case.description else "")
 
-    @staticmethod
     def _chief_reply(
-        t: Translator, command: str, reference: str, refusal: Refusal | None, case: CaseView | None
+        self, t: Translator, command: str, reference: str, refusal: Refusal | None, case: CaseView | None
     ) -> str:
         """Answer the chief: done, or politely why nothing changed."""
         acknowledging = command == Move.ACKNOWLEDGE.value

@@ -31,7 +31,13 @@ def _pages(view: View, ctx: Context, fold: bool) -> list[Page]:
         if fits(whole.text):
             return [whole]
     reason = write(ctx.t(INVALID_CHOICE))
-    return lay_out(lines, choices, fits, foot, keep_lines=view.whole_lines, reason=reason)
+    laid = lay_out(lines, choices, fits, foot, keep_lines=view.whole_lines, reason=reason)
+    if view.short and len(laid) > 1:
+        # A long title would be cut to stand beside its options: the short one may not need to be.
+        short = lay_out(write(view.short).split("\n"), choices, fits, foot, view.whole_lines, reason)
+        if len(short) < len(laid):
+            return short
+    return laid
 
 
 def _choose(view: View, ctx: Context) -> tuple[list[Page], bool]:

@@ -127,7 +127,7 @@ def test_khmer_digits_and_a_trailing_hash_are_understood(app: Flask, client: Fla
     phone = Phone(client, KH)
     phone.dial()
     assert phone.send("១").startswith("កម្មវិធី")
-    assert phone.send(" 2# ").startswith("ប្រាក់ឧបត្ថម្ភស្ត្រីមានផ្ទៃពោះ")
+    assert phone.send(" 2# ").startswith("ម្តាយ និងកុមារ\n1 ")  # the label: the long name would be cut
 
 
 def test_dial_string_with_extra_digits_jumps_to_the_item(app: Flask, client: FlaskClient) -> None:

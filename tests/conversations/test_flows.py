@@ -108,11 +108,21 @@ def test_back_and_home_work_everywhere(app: Flask, client: FlaskClient) -> None:
     assert phone.send("00") == home
 
 
+def test_0_where_there_is_nowhere_to_go_back_shows_the_menu_again(app: Flask, client: FlaskClient) -> None:
+    phone = Phone(client, "+85512349876")
+    languages = phone.dial()
+    assert phone.send("0") == languages  # no language yet: the language screen is the start
+    menu = phone.send("1")
+    assert phone.send("0") == menu and phone.send("00") == menu
+    phone.send("5")
+    assert phone.send("0") == menu  # the language screen opened from the menu goes back to it
+
+
 def test_invalid_choice_reshows_the_screen_with_a_reason(app: Flask, client: FlaskClient) -> None:
     set_language(app.extensions["janela"].db, KH, "pt")
     phone = Phone(client, KH)
     menu = phone.dial()
-    for nonsense in ("9", "abc", "", "*", "#", "1 2", "-1", "٣", "0", "98" * 100):
+    for nonsense in ("9", "abc", "", "*", "#", "1 2", "-1", "٣", "98" * 100):
         screen = phone.send(nonsense)
         assert screen.startswith("Opcao invalida.\n"), (nonsense, screen)
         assert screen.endswith(menu.split("\n", 1)[1]), "every option stays on the re-prompt"

@@ -373,3 +373,35 @@ def test_a_complaint_may_choose_its_village_from_lists(app: Flask) -> None:
     assert "Village: Khtum, Chrouy Neang Nguon" in summary and "Anonymous" in summary
     caller.send("1")
     assert caller.ended and caller.screen.startswith("Thank you. Reference:")
+
+
+def test_the_complaint_summary_names_the_chosen_programme(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, "+85512000603", "en")
+    caller = Phone(app.test_client(), "+85512000603")
+    caller.dial()
+    for key in ("4", "1", "1", "no payment since May", "2", "2"):
+        caller.send(key)
+    summary = caller.send("17010102")
+    while "\n98 " in caller.screen:
+        summary += "\n" + caller.send("98")
+    assert "Programme: IDPoor (Equity Card)" in summary, summary
+
+
+def test_back_from_an_id_result_lands_on_the_my_id_menu_not_the_year(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, CITIZEN, "en")
+    caller = Phone(app.test_client(), CITIZEN)
+    caller.dial()
+    my_id = caller.send("3")
+    caller.send("1")
+    caller.send("1701000010")
+    assert caller.send("1990").startswith("Sok Srey Pov")
+    pages = 1
+    while "\n98 " in caller.screen:
+        caller.send("98")
+        pages += 1
+    for _ in range(pages - 1):
+        caller.send("0")  # back through the result's pages
+    assert caller.screen.startswith("Sok Srey Pov")
+    assert caller.send("0") == my_id  # not the year prompt, where a digit would spend a try
+    with app.extensions["janela"].db() as session:
+        assert len(session.scalars(select(IdLookup)).all()) == 1

@@ -287,3 +287,12 @@ def test_every_screen_of_the_flow_fits(app: Flask, client: FlaskClient, language
         while "98 " in caller.screen.split("\n")[-2:][0]:
             caller.send("98")
             assert_fits(caller.screen)
+
+
+def test_a_200_character_name_is_told_why_and_asked_again(app: Flask, client: FlaskClient) -> None:
+    caller = start(client, app, "en")
+    walk(caller, "2", "1")
+    screen = caller.send("Sokha " * 34)  # 204 characters: more than any answer a screen asks for
+    assert screen.startswith("That answer is too long. Try again, shorter.\nFull name:"), screen
+    assert "Invalid choice" not in screen
+    assert caller.send("Sokha Chan").startswith("Sex:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from conversations.i18n import N_
@@ -10,6 +11,7 @@ from conversations.screens import BACK, HOME, MORE, Context, View
 from phonetext.encoding import fold_to_gsm7
 
 INVALID_CHOICE = N_("Invalid choice. Try again.")
+_SENTENCE = re.compile(r".+?[.?!\u17d4](?=\s|$)")
 NEVER_FOLDED = frozenset({"km"})  # folding Latin accents means nothing to Khmer script
 
 
@@ -73,12 +75,15 @@ def footer(view: View, ctx: Context) -> Footer:
 
 def reask(page: Page, reason: str, fits: Fits) -> Page:
     """Ask a typed question again in full, with the reason its answer was refused above it."""
-    for candidate in (
-        replace(page, body=(reason, *page.body)),
-        replace(page, body=(reason, *page.body), foot=""),  # 0 and 00 still work unseen
-    ):
-        if fits(candidate.text):
-            return candidate
+    first = _SENTENCE.match(reason)
+    reasons = [reason, first.group(0).strip()] if first and first.group(0).strip() != reason else [reason]
+    for said in reasons:  # the whole reason, else its first sentence: the question stays whole
+        for candidate in (
+            replace(page, body=(said, *page.body)),
+            replace(page, body=(said, *page.body), foot=""),  # 0 and 00 still work unseen
+        ):
+            if fits(candidate.text):
+                return candidate
     return page.with_reason(reason, fits)
 
 

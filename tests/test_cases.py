@@ -405,3 +405,13 @@ def test_back_from_an_id_result_lands_on_the_my_id_menu_not_the_year(app: Flask)
     assert caller.send("0") == my_id  # not the year prompt, where a digit would spend a try
     with app.extensions["janela"].db() as session:
         assert len(session.scalars(select(IdLookup)).all()) == 1
+
+
+def test_a_wrong_id_in_portuguese_asks_the_whole_question_again(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, "+85512000604", "pt")
+    caller = Phone(app.test_client(), "+85512000604")
+    caller.dial()
+    question = caller.send("3") and caller.send("1")
+    again = caller.send("2")
+    assert again.startswith("Esse ID não é válido.\n") and question.split("\n")[0] in again, again
+    assert_fits(again)

@@ -84,7 +84,10 @@ def reask(page: Page, reason: str, fits: Fits) -> Page:
         ):
             if fits(candidate.text):
                 return candidate
-    return page.with_reason(reason, fits)
+    # Too long to go beside the question: the reason alone, since the person just read the
+    # question and types the answer again.
+    alone = replace(page, body=(reason,))
+    return alone if fits(alone.text) else page.with_reason(reason, fits)
 
 
 def screen(view: View, ctx: Context, page: int, notice: str | None) -> tuple[str, int, bool]:

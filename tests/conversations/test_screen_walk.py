@@ -76,6 +76,8 @@ def walk(app: Any, number: str) -> list[str]:
                 problems.append(f"{child.inputs}: offers {key} then refuses it\n{screen}\n--\n{reply}")
             if key == "7x" and stayed and not set(shown) <= set(options(reply)):
                 problems.append(f"{child.inputs}: the re-prompt hides options\n{screen}\n--\n{reply}")
+            if key == "7x" and stayed and reply == screen:
+                problems.append(f"{child.inputs}: a wrong key refused without a reason\n{screen}")
             if key == "7x" and stayed and text_lines(screen) and not text_lines(reply):
                 problems.append(f"{child.inputs}: the re-prompt blanks the text\n{screen}\n--\n{reply}")
             body = text_lines(screen)

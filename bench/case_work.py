@@ -57,7 +57,7 @@ def main() -> None:
         janela = app.extensions["janela"]
         with app.app_context():
             prepare_database(app)
-        settings, texts = janela.settings.services, CaseTexts()
+        settings, texts = janela.settings.services, CaseTexts(janela.settings.country)
         run = f"{time.time():.0f}"
 
         filing: list[float] = []

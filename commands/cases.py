@@ -49,7 +49,7 @@ def _move(reference: str, phone: str, move: str, note: str | None = None) -> Non
         staff,
         move,
         app_.settings.services,
-        CaseTexts(),
+        CaseTexts(app_.settings.country),
         note=note,
         language=app_.settings.default_language,
     )
@@ -143,7 +143,7 @@ def cases_escalate_overdue() -> None:
     from registry.escalation import escalate_overdue
 
     app_ = _janela()
-    escalated = escalate_overdue(app_.db, app_.settings.services, CaseTexts())
+    escalated = escalate_overdue(app_.db, app_.settings.services, CaseTexts(app_.settings.country))
     click.echo(f"{len(escalated)} case(s) escalated." + (f" {' '.join(escalated)}" if escalated else ""))
 
 

@@ -52,7 +52,7 @@ def send_code_command(phone: str) -> None:
         send_setup_code(
             janela.db,
             _actor_id(phone),
-            DeskTexts(),
+            DeskTexts(janela.settings.country),
             janela.settings.sms_policy,
             policy,
             janela.settings.default_language,

@@ -22,7 +22,7 @@ def read_village_code(ctx: Context, text: str) -> dict[str, Any] | Invalid:
     """Accept the code of a village, as written on the village notice board."""
     village = find_area(ctx.db, text, ctx.language, level="village")
     if village is None:
-        return Invalid(N_("No village has this code. Check the notice board."))
+        return Invalid(N_("There is no such code. Check the notice board."))
     return {"village": village.code}
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+from conversations.country import CountryWords, country_words
 from conversations.i18n import N_, Translator
 from registry.case_types import CaseStatus
 
@@ -35,14 +37,33 @@ def category_name(t: Translator, category: str) -> str:
     return t(label)
 
 
-def status_name(t: Translator, status: str) -> str:
-    """Name a case's status in t's language."""
+# What a citizen reads of the statuses that name a country's leader or desk (the desk's own
+# lists keep STATUS_NAMES).
+CITIZEN_STATUS_NAMES: Mapping[str, str] = {
+    CaseStatus.ACKNOWLEDGED: N_("acknowledged by your {leader}"),
+    CaseStatus.RESOLVED_IN_VILLAGE: N_("resolved by your {leader}, waiting for {desk} to close it"),
+}
+
+
+def status_name(t: Translator, status: str, country: str) -> str:
+    """Name a case's status in t's language, with the country's words."""
+    if status in CITIZEN_STATUS_NAMES:
+        words = country_words(country)
+        return t(CITIZEN_STATUS_NAMES[status], **words.placeholders(t.language))
     label = STATUS_NAMES.get(status, status)
     return t(label)
 
 
+@dataclass(frozen=True)
 class CaseTexts:
-    """Every SMS a case sends, composed in the reader's language."""
+    """Every SMS a case sends, composed in the reader's language and the country's words."""
+
+    country: str  # the deployment's COUNTRY: its words for leaders, desks and areas
+
+    @property
+    def words(self) -> CountryWords:
+        """The words of the country these texts speak for."""
+        return country_words(self.country)
 
     def received(self, language: str, reference: str) -> str:
         """To the citizen, on filing."""
@@ -66,19 +87,23 @@ class CaseTexts:
         return text + " " + t("Reply OK {reference} to acknowledge.", reference=reference)
 
     def acknowledged(self, language: str, reference: str, by: str) -> str:
-        """To the citizen, when the village chief acknowledges."""
+        """To the citizen, when the local leader (a village chief in Cambodia) acknowledges."""
         t = Translator(language)
         return t(
-            "janela: your request {reference} was received by {name}, your village chief, "
-            "who is handling it.",
+            "janela: your request {reference} was received by {name}, your {leader}, who is handling it.",
             reference=reference,
             name=by,
+            leader=self.words.word(self.words.leader, language),
         )
 
     def picked_up(self, language: str, reference: str) -> str:
         """To the citizen, when a desk officer picks the case up."""
         t = Translator(language)
-        return t("janela: the commune desk is now handling your request {reference}.", reference=reference)
+        return t(
+            "janela: {desk} is now handling your request {reference}.",
+            reference=reference,
+            desk=self.words.word(self.words.desk, language),
+        )
 
     def resolved(self, language: str, reference: str, outcome: str) -> str:
         """To the citizen, when the case is resolved."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from conversations.answers import AreaList, read_name, read_village_code
 from conversations.case_texts import CaseTexts, category_name
+from conversations.country import country_words
 from conversations.drafting import DraftFlow, PromptScreen
 from conversations.i18n import N_
 from conversations.screens import Choice, Context, Do, Go, Invalid, Screen, Target, View
@@ -156,8 +157,9 @@ class Summary:
             else t("Not about one programme"),
             f'"{current["description"]}"',
             t(
-                "Village: {village}",
-                village=describe_village(ctx.db, village.id, ctx.language) if village else "-",
+                "{label}: {value}",
+                label=country_words(ctx.settings.country).level("village", ctx.language),
+                value=describe_village(ctx.db, village.id, ctx.language) if village else "-",
             ),
             t("Name: {name}", name=current["name"]) if not current["anonymous"] else t("Anonymous"),
         ]
@@ -192,7 +194,7 @@ def send(ctx: Context) -> Target:
         phone=ctx.phone,
         language=ctx.language,
         idempotency_key=request_key("complaint", ctx.phone, ctx.session_id),
-        texts=CaseTexts(),
+        texts=CaseTexts(ctx.settings.country),
         settings=ctx.settings.services,
     )
     COMPLAINT.forget(ctx)
@@ -227,7 +229,7 @@ SCREENS: Mapping[str, Screen] = {
     "complaint_name": PromptScreen(COMPLAINT, N_("Full name:"), read_name),
     "complaint_callback": Callback(),
     "complaint_village": PromptScreen(
-        COMPLAINT, N_("Village code (on the village notice board):"), read_village_code, village_choices
+        COMPLAINT, N_("Type the {village_code} (on the notice board):"), read_village_code, village_choices
     ),
     "complaint_area": AreaList(COMPLAINT, "complaint_area"),
     SUMMARY: Summary(),

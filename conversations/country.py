@@ -24,6 +24,7 @@ class CountryWords:
     leader: Words
     desk: Words
     desk_subject: Words
+    village_code: Words
     example_village_code: str
 
     def level(self, level: str, language: str) -> str:
@@ -33,6 +34,15 @@ class CountryWords:
     def word(self, words: Words, language: str) -> str:
         """Return one of the country's words in a language (English if it lacks one)."""
         return _pick(words, language)
+
+    def placeholders(self, language: str) -> dict[str, str]:
+        """Return the words texts name by placeholder: leader, desk, desk_subject, village_code."""
+        return {
+            "leader": _pick(self.leader, language),
+            "desk": _pick(self.desk, language),
+            "desk_subject": _pick(self.desk_subject, language),
+            "village_code": _pick(self.village_code, language),
+        }
 
 
 def _pick(words: Words, language: str) -> str:
@@ -51,5 +61,6 @@ def country_words(country: str) -> CountryWords:
         leader=data["leader"],
         desk=data["desk"],
         desk_subject=data["desk_subject"],
+        village_code=data["village_code"],
         example_village_code=data["example_village_code"],
     )

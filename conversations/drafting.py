@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from conversations.country import country_words
 from conversations.screens import Choice, Context, Go, Invalid, Target, Up, View
 
 
@@ -72,4 +73,6 @@ class PromptScreen:
             result = self.read(c, text)
             return result if isinstance(result, Invalid) else self.flow.answer(c, **result)
 
-        return View(ctx.t(self.question), self.choices(ctx) if self.choices else [], prompt=take)
+        # A question may name the country's words ({village_code}, {desk}...), never Cambodia's.
+        words = country_words(ctx.settings.country).placeholders(ctx.language)
+        return View(ctx.t(self.question, **words), self.choices(ctx) if self.choices else [], prompt=take)

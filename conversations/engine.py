@@ -199,7 +199,11 @@ class Engine:
         if text == HOME:
             self._go_home(state)
             return None
-        if text == BACK and view.nav:
+        if text == BACK and not view.nav:
+            # Nowhere to go back to (the main menu, the first language screen): show it again.
+            self._go_home(state)
+            return None
+        if text == BACK:
             if frame.page > 0:
                 frame.page -= 1
                 return view, ctx

@@ -135,7 +135,7 @@ class ProgrammeMenu:
             for section, label in SECTIONS.items()
         ]
         choices.append(Choice(ctx.t("Send me this by SMS"), Do(send_programme_sms)))
-        return View(info.name, choices)
+        return View(info.name, choices, short=info.label)
 
 
 class ProgrammeSection:

@@ -127,8 +127,9 @@ class Holder:
             t("{programme}: {status}", programme=name, status=t(ENROLMENT_STATUS.get(status, status)))
             for name, status in holder.enrolments
         ] or [t("No programme yet.")]
+        country = ctx.settings.country
         lines += [
-            t("Request {reference}: {status}", reference=ref, status=status_name(t, status))
+            t("Request {reference}: {status}", reference=ref, status=status_name(t, status, country))
             for ref, status in holder.open_cases
         ]
         return View("\n".join(lines))
@@ -167,7 +168,7 @@ class CaseStatus:
                 reference=case.reference,
                 kind=category_name(t, case.category or case.kind),
             ),
-            t("Status: {status}", status=status_name(t, case.status)),
+            t("Status: {status}", status=status_name(t, case.status, ctx.settings.country)),
             t("Filed on {date}", date=t.date(local_date(case.created_at, ctx.settings.zone))),
         ]
         if case.escalated and case.desk_level == "province":

@@ -24,6 +24,10 @@ class Footer:
     last: str
     more: str
 
+    def bare(self) -> Footer:
+        """Only the key that turns the page: back and home still work, unseen, where room is short."""
+        return Footer("", self.more.split("\n")[0] if self.more else "")
+
 
 @dataclass(frozen=True)
 class Page:
@@ -40,22 +44,26 @@ class Page:
 
     def with_reason(self, reason: str, fits: Fits) -> Page:
         """Show a reason on this page, keeping every option and as much of its text as fits."""
-        for body in ((reason, *self.body), (reason, *self.body[-1:]), (reason,)):
+        for body in ((reason, *self.body), (reason, *self.body[-1:])):
             page = replace(self, body=body)
             if fits(page.text):
                 return page
-        if not self.choices and self.body:
-            # A page of text: the reason, then the start of the text, cut between words.
+        if not self.choices:
+            # A page of text: the reason, then the start of the text, cut between words; a
+            # reason with no text beside it would leave the person nothing to read.
             head, _ = split_head(
                 "\n".join(self.body), lambda s: fits(replace(self, body=(reason, s)).text), words_only=True
             )
-            if head:
-                return replace(self, body=(reason, head))
-        # No room for the reason beside the options: the options matter more.
-        if fits(self.text) and self.choices:
-            return self
-        head, _ = split_head(reason, lambda s: fits(replace(self, body=(s,)).text))
-        return replace(self, body=(head,))
+            return replace(self, body=(reason, head)) if head else self
+        # A menu: the reason in place of its text, shortened to its first sentence or words if
+        # need be; the options matter more than the reason, and more than the text.
+        short, _ = _sentence_head(reason, lambda s: fits(replace(self, body=(s,)).text))
+        if short:
+            return replace(self, body=(short,))
+        head, _ = split_head(reason, lambda s: fits(replace(self, body=(s,)).text), words_only=True)
+        if head:
+            return replace(self, body=(head,))
+        return self
 
 
 def lay_out(
@@ -140,6 +148,16 @@ def _sentence_tail(text: str, fits: Fits) -> tuple[str, str]:
     return text, ""
 
 
+def _sentence_head(text: str, fits: Fits) -> tuple[str, str]:
+    """Split off the longest run of whole first sentences that fits, or return ("", text)."""
+    best = ""
+    for match in _SENTENCE_END.finditer(text):
+        head = text[: match.end()].rstrip()
+        if fits(head):
+            best = head
+    return best, text[len(best) :].lstrip() if best else text
+
+
 def _most(fit: Callable[[int], bool], most: int) -> int:
     """Return the largest count from 0 to most for which fit holds (it holds for all below)."""
     count = 0
@@ -151,39 +169,61 @@ def _most(fit: Callable[[int], bool], most: int) -> int:
 def _menu_pages(
     lines: list[str], options: list[str], fits: Fits, footer: Footer, keep_lines: bool, reason: str
 ) -> list[Page]:
-    """Pages of a menu too long for one screen: text first, then the question with its options."""
+    """Pages of a menu too long for one screen: text first, then the question with its options.
+
+    Each page first tries to keep room for the reason, then gives that room up (the reason is
+    shortened when it comes), then shows only the page-turning key: a question is cut only
+    when even that leaves no room for two options beside it, and then at a sentence end.
+    """
     least = min(2, len(options))
+    # From the roomiest layout to the barest: (footer, reason kept room for).
+    levels = [(footer, reason), (footer, ""), (footer.bare(), "")]
 
-    def foot(shown: int, total: int) -> str:
-        return footer.more if shown < total else footer.last
+    def page_of(body: Sequence[str], chosen: Sequence[str], total: int, level: tuple[Footer, str]) -> Page:
+        foot = level[0].more if len(chosen) < total else level[0].last
+        return Page(tuple(body), tuple(chosen), foot)
 
-    def menu(body: Sequence[str], count: int) -> bool:
-        return _menu_fits(Page(tuple(body), tuple(options[:count]), foot(count, len(options))), fits, reason)
+    def most(body: Sequence[str], left: Sequence[str], level: tuple[Footer, str]) -> int:
+        return _most(
+            lambda count: _menu_fits(page_of(body, left[:count], len(left), level), fits, level[1]), len(left)
+        )
+
+    def settle(body: Sequence[str], left: Sequence[str]) -> tuple[int, tuple[Footer, str]]:
+        """The most options that fit beside body at the first level that shows at least two."""
+        want = min(2, len(left))
+        for level in levels:
+            count = most(body, left, level)
+            if count >= want:
+                return count, level
+        return most(body, left, levels[-1]), levels[-1]
 
     before, question = lines[:-1], lines[-1:]
-    shown = _most(lambda count: menu(question, count), len(options))
+    shown, level = settle(question, options)
     if shown < least and question:
-        # The question is too long to stand beside its options: its start goes on a page before.
-        head, tail = _sentence_tail(question[0], lambda s: menu([s], least))
+        # Even the barest page has no room for the question and two options: its start goes on
+        # the page before, cut at a sentence end if it has one, else between words.
+        def beside(text: str) -> bool:
+            return _menu_fits(page_of([text], options[:least], len(options), levels[-1]), fits, "")
+
+        head, tail = _sentence_tail(question[0], beside)
         if not tail:
-            head, tail = split_tail(question[0], lambda s: menu([s], least))
+            head, tail = split_tail(question[0], beside)
         if tail:
             before += [head] if head else []
             question = [tail]
-        shown = _most(lambda count: menu(question, count), len(options))
+        shown, level = settle(question, options)
     if shown == 0:
         # A budget too tight for even one option beside the question: the question goes first.
         before, question = before + question, []
-        shown = _most(lambda count: menu([], count), len(options))
+        shown, level = settle([], options)
     # Only a budget too tight for two options beside the question shows fewer.
     shown = max(shown, 1)
     if shown > 2 and len(options) - shown == 1:
         shown -= 1  # leave two for the last page rather than one alone
     first, rest = options[:shown], options[shown:]
-    last_foot = foot(shown, len(options))
 
     def fits_first(body: Sequence[str]) -> bool:
-        return _menu_fits(Page(tuple(body), tuple(first), last_foot), fits, reason)
+        return _menu_fits(page_of(body, first, len(options), level), fits, level[1])
 
     # Fill the question's page with the end of the text before it.
     body = list(question)
@@ -198,21 +238,17 @@ def _menu_pages(
                 before[-1] = head
         break
     pages = text_pages(before, fits, Footer(footer.more, footer.more), keep_lines) if before else []
-    pages.append(Page(tuple(body), tuple(first), last_foot))
+    pages.append(page_of(body, first, len(options), level))
     while rest:
-
-        def fits_left(count: int, left: tuple[str, ...] = tuple(rest)) -> bool:
-            return _menu_fits(Page((), left[:count], foot(count, len(left))), fits, reason)
-
-        count = _most(fits_left, len(rest))
+        count, level = settle((), rest)
         count = max(count, 1)
         if count > 2 and len(rest) - count == 1:
             count -= 1
         chunk, rest = rest[:count], rest[count:]
-        page = Page((), tuple(chunk), footer.more if rest else footer.last)
-        if len(chunk) == 1:
+        page = page_of((), chunk, len(chunk) + len(rest), level)
+        if len(chunk) == 1 and not rest:
             # A lone last option keeps its neighbour for company, so no menu page has only one.
             company = replace(page, choices=(pages[-1].choices[-1], *chunk))
-            page = company if _menu_fits(company, fits, reason) else page
+            page = company if fits(company.text) else page
         pages.append(page)
     return pages

@@ -201,15 +201,19 @@ class Village:
 
     def view(self, ctx: Context) -> View:
         """Offer both ways, and the chief's own village to a chief registering a villager."""
+        words = country_words(ctx.settings.country)
         choices = [
-            Choice(ctx.t("Type the village code"), Go("prereg_village_code")),
+            Choice(
+                ctx.t("Type the {village_code}", village_code=words.word(words.village_code, ctx.language)),
+                Go("prereg_village_code"),
+            ),
             Choice(ctx.t("Choose from a list"), Go("prereg_area")),
         ]
         chief = active_chief(ctx.db, ctx.phone)
         if chief is not None and chief.area_code:
             name = describe_village(ctx.db, chief.area_id or 0, ctx.language)
             choices.append(Choice(name, choose(village=chief.area_code)))
-        return View(country_words(ctx.settings.country).level("village", ctx.language), choices)
+        return View(words.level("village", ctx.language), choices)
 
 
 def toggle(code: str) -> Do:
@@ -268,7 +272,8 @@ class Summary:
         wanted = ", ".join(names.get(c, c) for c in current["programmes"]) or t("Not sure")
         village = find_area(ctx.db, current["village"], ctx.language)
         if village is None:  # removed from the registry since it was chosen
-            return View(t("Choose the village again."), [Choice(t("Village"), Go("prereg_village"))])
+            level = country_words(ctx.settings.country).level("village", ctx.language)
+            return View(t("Choose the place again."), [Choice(level, Go("prereg_village"))])
         label = SEXES[current["sex"]]
         sex = t(label)
         lines = [
@@ -297,17 +302,18 @@ class Change:
 
     def view(self, ctx: Context) -> View:
         """List the answers that can be changed."""
+        t = ctx.t
         items = [
-            (N_("Name"), "prereg_name"),
-            (N_("Sex"), "prereg_sex"),
-            (N_("Date of birth"), "prereg_dob"),
-            (N_("Village"), "prereg_village"),
-            (N_("Household size"), "prereg_size"),
-            (N_("Programmes"), "prereg_programmes"),
+            (t("Name"), "prereg_name"),
+            (t("Sex"), "prereg_sex"),
+            (t("Date of birth"), "prereg_dob"),
+            (country_words(ctx.settings.country).level("village", ctx.language), "prereg_village"),
+            (t("Household size"), "prereg_size"),
+            (t("Programmes"), "prereg_programmes"),
         ]
         if PREREG.load(ctx).get("for") == "villager":
-            items.insert(0, (N_("Phone"), "prereg_phone"))
-        return View(ctx.t("Change what?"), [Choice(ctx.t(label), Go(screen)) for label, screen in items])
+            items.insert(0, (t("Phone"), "prereg_phone"))
+        return View(t("Change what?"), [Choice(label, Go(screen)) for label, screen in items])
 
 
 class Texts:
@@ -414,7 +420,7 @@ SCREENS: Mapping[str, Screen] = {
     "prereg_year": PromptScreen(PREREG, N_("Year of birth, e.g. 1987:"), read_year),
     "prereg_village": Village(),
     "prereg_village_code": PromptScreen(
-        PREREG, N_("Village code (on the village notice board):"), read_village_code
+        PREREG, N_("Type the {village_code} (on the notice board):"), read_village_code
     ),
     "prereg_area": AreaList(PREREG, "prereg_area"),
     "prereg_size": PromptScreen(PREREG, N_("How many people live in your household?"), read_size),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from conversations.i18n import N_
@@ -10,6 +11,7 @@ from conversations.screens import BACK, HOME, MORE, Context, View
 from phonetext.encoding import fold_to_gsm7
 
 INVALID_CHOICE = N_("Invalid choice. Try again.")
+_SENTENCE = re.compile(r".+?[.?!\u17d4](?=\s|$)")
 NEVER_FOLDED = frozenset({"km"})  # folding Latin accents means nothing to Khmer script
 
 
@@ -31,7 +33,13 @@ def _pages(view: View, ctx: Context, fold: bool) -> list[Page]:
         if fits(whole.text):
             return [whole]
     reason = write(ctx.t(INVALID_CHOICE))
-    return lay_out(lines, choices, fits, foot, keep_lines=view.whole_lines, reason=reason)
+    laid = lay_out(lines, choices, fits, foot, keep_lines=view.whole_lines, reason=reason)
+    if view.short and len(laid) > 1:
+        # A long title would be cut to stand beside its options: the short one may not need to be.
+        short = lay_out(write(view.short).split("\n"), choices, fits, foot, view.whole_lines, reason)
+        if len(short) < len(laid):
+            return short
+    return laid
 
 
 def _choose(view: View, ctx: Context) -> tuple[list[Page], bool]:
@@ -67,13 +75,19 @@ def footer(view: View, ctx: Context) -> Footer:
 
 def reask(page: Page, reason: str, fits: Fits) -> Page:
     """Ask a typed question again in full, with the reason its answer was refused above it."""
-    for candidate in (
-        replace(page, body=(reason, *page.body)),
-        replace(page, body=(reason, *page.body), foot=""),  # 0 and 00 still work unseen
-    ):
-        if fits(candidate.text):
-            return candidate
-    return page.with_reason(reason, fits)
+    first = _SENTENCE.match(reason)
+    reasons = [reason, first.group(0).strip()] if first and first.group(0).strip() != reason else [reason]
+    for said in reasons:  # the whole reason, else its first sentence: the question stays whole
+        for candidate in (
+            replace(page, body=(said, *page.body)),
+            replace(page, body=(said, *page.body), foot=""),  # 0 and 00 still work unseen
+        ):
+            if fits(candidate.text):
+                return candidate
+    # Too long to go beside the question: the reason alone, since the person just read the
+    # question and types the answer again.
+    alone = replace(page, body=(reason,))
+    return alone if fits(alone.text) else page.with_reason(reason, fits)
 
 
 def screen(view: View, ctx: Context, page: int, notice: str | None) -> tuple[str, int, bool]:

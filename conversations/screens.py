@@ -81,6 +81,7 @@ class View:
     final: bool = False  # ends the session
     prompt: Prompt | None = None  # takes a typed answer that is not one of the choices
     whole_lines: bool = False  # a summary: a line moves to the next page rather than being cut
+    short: str = ""  # a shorter body (a programme's label) for when the body would cost a page
 
     def choice_for(self, key: str) -> Choice | None:
         """Return the choice a typed key selects, if any."""

@@ -43,5 +43,10 @@ class Settings:
     def services(self) -> ServiceSettings:
         """What registry services need, as one object."""
         return ServiceSettings(
-            self.sms_policy, self.deadlines, self.reference_length, self.default_language, self.zone
+            self.sms_policy,
+            self.deadlines,
+            self.reference_length,
+            self.default_language,
+            self.zone,
+            self.country,
         )

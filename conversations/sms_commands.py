@@ -91,7 +91,7 @@ HELP = N_(
 )
 NO_SUCH_REQUEST = N_("No request {reference} was filed from this phone. Check the number.")
 REQUEST_STATUS = N_("Request {reference} ({kind}): {status}.")
-NO_ID = N_("No social-protection ID is registered for this phone. Ask your commune desk.")
+NO_ID = N_("No social-protection ID is registered for this phone. {desk_subject} can help.")
 NOTE_ADDED = N_("Thank you: your details were added to request {reference}.")
 CHIEF_REFUSED = N_("Sorry, you cannot act on case {reference}: only the chief of its village can.")
 CHIEF_UNKNOWN = N_("There is no case {reference}. Check the number.")
@@ -106,7 +106,7 @@ COMPLAINT_FILED = N_(
     "Your complaint was received. Reference: {reference}. Send {reference} and more words to add details."
 )
 COMPLAINT_HOW = N_(
-    "Send COMPLAINT, your village code and the problem, e.g. COMPLAINT {code} no payment since May."
+    "Send COMPLAINT, your {village_code} and the problem, e.g. COMPLAINT {code} no payment since May."
 )
 WHICH_REFERENCE = N_("Send the keyword and the reference, e.g. STATUS 1234567.")
 NOT_UNDERSTOOD = N_("Sorry, we did not understand. Send HELP for the commands.")
@@ -237,7 +237,8 @@ class SmsRouter:
             return self._complaint(language, sender, text, request_key)
         if command == "myid":
             ids = ids_for_phone(self.db, sender)
-            return SmsDecision(command, language, ids_sms(language, ids) if ids else t(NO_ID))
+            reply = ids_sms(language, ids) if ids else t(NO_ID, **self._words(language))
+            return SmsDecision(command, language, reply)
         reference = _leading_digits(rest)
         if not reference:
             return SmsDecision(command, language, t(WHICH_REFERENCE))
@@ -249,7 +250,12 @@ class SmsRouter:
             return SmsDecision(
                 command,
                 language,
-                t(REQUEST_STATUS, reference=case.reference, kind=kind, status=status_name(t, case.status)),
+                t(
+                    REQUEST_STATUS,
+                    reference=case.reference,
+                    kind=kind,
+                    status=status_name(t, case.status, self.settings.country),
+                ),
             )
         note = note_after_reference(text, reference) if command == "done" else ""
         return self._chief(command, language, sender, reference, note, request_key)
@@ -268,7 +274,8 @@ class SmsRouter:
             village = village_of_phone(self.db, sender)
         known = village and find_area(self.db, village, language, level="village")
         if not village or not known or len(description) < 3:
-            return SmsDecision("complaint", language, t(COMPLAINT_HOW, code=self._example_code()))
+            how = t(COMPLAINT_HOW, code=self._example_code(), **self._words(language))
+            return SmsDecision("complaint", language, how)
         key = request_key or f"sms:{sender}:{description[:50]}"
         complaint = Complaint("other", village, description[:500])
         services_settings = self.settings.services
@@ -280,7 +287,7 @@ class SmsRouter:
                 sender,
                 language,
                 key,
-                CaseTexts(),
+                CaseTexts(self.settings.country),
                 services_settings,
                 "SMS",
                 confirm=False,
@@ -305,7 +312,7 @@ class SmsRouter:
                 ChiefPhone(sender),
                 CHIEF_MOVES[command],
                 services_settings,
-                CaseTexts(),
+                CaseTexts(self.settings.country),
                 note=note or None,
                 request_key=f"{request_key}:chief:{sender}" if request_key else None,
                 language=language,
@@ -323,13 +330,12 @@ class SmsRouter:
             reference=case.reference,
             kind=category_name(t, case.category or case.kind),
             village=case.village,
-            status=status_name(t, case.status),
+            status=status_name(t, case.status, self.settings.country),
         )
         return text + (f' "{case.description}"' if case.description else "")
 
-    @staticmethod
     def _chief_reply(
-        t: Translator, command: str, reference: str, refusal: Refusal | None, case: CaseView | None
+        self, t: Translator, command: str, reference: str, refusal: Refusal | None, case: CaseView | None
     ) -> str:
         """Answer the chief: done, or politely why nothing changed."""
         acknowledging = command == Move.ACKNOWLEDGE.value
@@ -343,7 +349,7 @@ class SmsRouter:
             return t(CHIEF_CLOSED, reference=reference)
         if refusal is Refusal.ALREADY_DONE:
             return t(CHIEF_ALREADY_OK if acknowledging else CHIEF_ALREADY_DONE, reference=reference)
-        status = status_name(t, case.status) if case is not None else ""
+        status = status_name(t, case.status, self.settings.country) if case is not None else ""
         return t(CHIEF_NOT_NOW, reference=reference, status=status)
 
     def _details_or_unknown(self, sender: str, text: str, language: str, request_key: str) -> SmsDecision:
@@ -367,6 +373,10 @@ class SmsRouter:
 
     def _supported(self, language: str | None) -> str | None:
         return language if language in self.settings.languages else None
+
+    def _words(self, language: str) -> dict[str, str]:
+        """The country's own words for the texts that name them."""
+        return country_words(self.settings.country).placeholders(language)
 
     def _example_code(self) -> str:
         """A village code of this country, for the examples in help texts."""

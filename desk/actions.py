@@ -60,7 +60,7 @@ def move_case(
         staff,
         action,
         settings,
-        CaseTexts(),
+        CaseTexts(settings.country),
         note=note or None,
         request_key=key,
         language=language,

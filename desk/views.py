@@ -435,7 +435,7 @@ def verify(reference: str) -> BaseResponse:
     """Register a pre-registration as a new household, attach it to one, or decline it."""
     app = _janela()
     actor = _actor()
-    texts = DeskTexts()
+    texts = DeskTexts(app.settings.country)
     how = request.form.get("how", "")
     back = redirect(url_for("desk.case_page", reference=reference))
     try:
@@ -572,7 +572,7 @@ def decide(request_id: int) -> BaseResponse:
             request_id,
             approve,
             request.form.get("reason", "")[:500],
-            DeskTexts(),
+            DeskTexts(app.settings.country),
             app.settings.sms_policy,
         )
     except InvalidData:

@@ -99,8 +99,11 @@ def _check_label(where: str, item: dict[str, Any]) -> list[str]:
                 f"{where}: {what} {lang} is {units(shown.strip())} units, more than one menu line "
                 f"({LABEL_MAX_UNITS})"
             )
-        if isinstance(shown, str) and ": " in shown:
+        if isinstance(label, str) and ": " in label:
             problems.append(f"{where}: label {lang} must not hold a colon (a menu line is one phrase)")
+        if isinstance(name, str) and ": " in name:
+            # A name sits after "Programme: " in summaries and SMS: a colon inside it nests.
+            problems.append(f"{where}: name {lang} must not hold a colon; write 'Name (ACRONYM)'")
     return problems
 
 

@@ -38,6 +38,7 @@ class ProgrammeInfo:
     eligibility: str
     benefits: str
     how_to_apply: str
+    label: str = ""  # the short name for a menu's title; name when the catalogue has none
 
 
 def get_language(db: Db, phone: str) -> str | None:
@@ -109,7 +110,9 @@ def _get_programme(db: Db, country: str, code: str, language: str, fallback: str
         if programme is None or not programme.texts:
             raise NotFound(f"programme {code!r} of {country}")
         t = programme.text_for(language, fallback)
-        return ProgrammeInfo(code, t.name, t.summary, t.eligibility, t.benefits, t.how_to_apply)
+        return ProgrammeInfo(
+            code, t.name, t.summary, t.eligibility, t.benefits, t.how_to_apply, t.label or t.name
+        )
 
 
 def record_session_end(

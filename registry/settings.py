@@ -71,3 +71,4 @@ class ServiceSettings:
     reference_length: int
     default_language: str
     zone: ZoneInfo
+    country: str  # COUNTRY: whose words (leaders, desks, areas) the texts use

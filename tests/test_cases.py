@@ -91,7 +91,7 @@ def test_a_complaint_in_portuguese_and_the_chief_acknowledges_by_sms(at_app: Fla
     assert case(at_app, reference).status == "acknowledged"
     citizen = fake_at.sent_to(CITIZEN)
     assert citizen[-1] == (
-        f"janela: o seu pedido {reference} foi recebido por Chan Sophal, o chefe da sua aldeia, "
+        f"janela: o seu pedido {reference} foi recebido por Chan Sophal, o seu chefe da aldeia, "
         "que está a tratar dele."
     )
     assert fake_at.sent_to(CHIEF)[-1].startswith(f"ករណី {reference}៖ បានបញ្ជាក់ថាបានទទួល")
@@ -168,7 +168,7 @@ def test_two_officers_picking_up_at_once_one_wins(app: Flask) -> None:
         staff = staff_by_phone(db, phone)
         assert staff is not None
         result = apply_move(
-            db, reference, staff, "pickup", app.extensions["janela"].settings.services, CaseTexts()
+            db, reference, staff, "pickup", app.extensions["janela"].settings.services, CaseTexts("KH")
         )
         results.append("ok" if result.ok else result.reason)
 
@@ -205,10 +205,10 @@ def test_overdue_cases_escalate_once_and_everyone_is_told(app: Flask) -> None:
     db = app.extensions["janela"].db
     settings = app.extensions["janela"].settings.services
     reference = complain(app, "en")
-    assert escalate_overdue(db, settings, CaseTexts()) == []  # not overdue yet
+    assert escalate_overdue(db, settings, CaseTexts("KH")) == []  # not overdue yet
     later = utcnow() + timedelta(days=3, hours=1)  # past the 2-day acknowledgement deadline
-    assert escalate_overdue(db, settings, CaseTexts(), now=later) == [reference]
-    assert escalate_overdue(db, settings, CaseTexts(), now=later + timedelta(hours=1)) == []
+    assert escalate_overdue(db, settings, CaseTexts("KH"), now=later) == [reference]
+    assert escalate_overdue(db, settings, CaseTexts("KH"), now=later + timedelta(hours=1)) == []
     escalated = case(app, reference)
     assert escalated.escalated_at is not None
     with db() as session:
@@ -391,7 +391,7 @@ def test_a_complaint_may_choose_its_village_from_lists(app: Flask) -> None:
     caller.dial()
     for key in ("4", "2", "9", "wrong amount paid", "2", "2"):
         caller.send(key)
-    assert caller.screen.startswith("Village code (on the village notice board):\n1 Choose from a list")
+    assert caller.screen.startswith("Type the village code (on the notice board):\n1 Choose from a list")
     assert caller.send("1").startswith("Province\n1 Siem Reap")
     caller.send("1")
     caller.send("2")
@@ -402,3 +402,45 @@ def test_a_complaint_may_choose_its_village_from_lists(app: Flask) -> None:
     assert "Village: Khtum, Chrouy Neang Nguon" in summary and "Anonymous" in summary
     caller.send("1")
     assert caller.ended and caller.screen.startswith("Thank you. Reference:")
+
+
+def test_the_complaint_summary_names_the_chosen_programme(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, "+85512000603", "en")
+    caller = Phone(app.test_client(), "+85512000603")
+    caller.dial()
+    for key in ("4", "1", "1", "no payment since May", "2", "2"):
+        caller.send(key)
+    summary = caller.send("17010102")
+    while "\n98 " in caller.screen:
+        summary += "\n" + caller.send("98")
+    assert "Programme: IDPoor (Equity Card)" in summary, summary
+
+
+def test_back_from_an_id_result_lands_on_the_my_id_menu_not_the_year(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, CITIZEN, "en")
+    caller = Phone(app.test_client(), CITIZEN)
+    caller.dial()
+    my_id = caller.send("3")
+    caller.send("1")
+    caller.send("1701000010")
+    assert caller.send("1990").startswith("Sok Srey Pov")
+    pages = 1
+    while "\n98 " in caller.screen:
+        caller.send("98")
+        pages += 1
+    for _ in range(pages - 1):
+        caller.send("0")  # back through the result's pages
+    assert caller.screen.startswith("Sok Srey Pov")
+    assert caller.send("0") == my_id  # not the year prompt, where a digit would spend a try
+    with app.extensions["janela"].db() as session:
+        assert len(session.scalars(select(IdLookup)).all()) == 1
+
+
+def test_a_wrong_id_in_portuguese_asks_the_whole_question_again(app: Flask) -> None:
+    set_language(app.extensions["janela"].db, "+85512000604", "pt")
+    caller = Phone(app.test_client(), "+85512000604")
+    caller.dial()
+    question = caller.send("3") and caller.send("1")
+    again = caller.send("2")
+    assert again.startswith("Esse ID não é válido.\n") and question.split("\n")[0] in again, again
+    assert_fits(again)

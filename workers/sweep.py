@@ -49,7 +49,7 @@ def sweep(app: Flask) -> SweepReport:
     enqueue_sms(janela.queues, sms, policy.rq_retry)
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)
-    escalated = escalate_overdue(janela.db, janela.settings.services, CaseTexts())
+    escalated = escalate_overdue(janela.db, janela.settings.services, CaseTexts(janela.settings.country))
     # Once a day, whichever worker sweeps first also prunes what outlived its retention.
     if janela.redis.set(PRUNE_LOCK, "1", nx=True, ex=86400):
         retention = Retention(app.config["RETENTION_DAYS"], app.config["SMS_RETENTION_DAYS"])

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from conversations.country import country_words
 from conversations.i18n import Translator
 from conversations.prereg import SEXES
 from phonetext.encoding import fold_to_gsm7
@@ -82,7 +83,9 @@ def preregistration(app: Any, country: Country, language: str) -> int:
     r.send("Srey Pov Chan")
     r.choose(SEXES["F"])
     r.send("15031992")
-    r.choose("Type the village code")
+    words = country_words(country.code)
+    by_code = r.t("Type the {village_code}", village_code=words.word(words.village_code, language))
+    r.choose(by_code, translate=False)
     r.send(country.village)
     r.send("4")
     r.choose(first_programme(app, country, language), translate=False)

@@ -79,3 +79,27 @@ def test_a_line_is_not_cut_inside_a_word_when_the_page_has_other_lines() -> None
 def test_a_footer_that_leaves_no_room_still_returns_a_page() -> None:
     pages = paginate(["A text far too long for the screen"], [], Budget(max_gsm7=5).fits, FOOTER)
     assert pages and all(pages)
+
+
+def test_a_wrong_key_on_a_full_khmer_text_page_keeps_some_text_beside_the_reason() -> None:
+    budget = Budget()
+    footer = Footer("0 ថយ 00 ដើម", "98 ទៀត\n0 ថយ 00 ដើម")
+    text = "ប្រាក់ឧបត្ថម្ភប្រចាំខែ សម្រាប់ជនមានពិការភាព ក្នុងគ្រួសារក្រីក្រ ដែលមានប័ណ្ណសមធម៌ និងរស់នៅក្នុងឃុំ"
+    page = lay_out([text], [], budget.fits, footer)[0]
+    assert budget.fits(page.text) and not budget.fits(f"ជម្រើសខុស។\n{page.text}")  # a full page
+    again = page.with_reason("ជម្រើសខុស។", budget.fits)
+    assert budget.fits(again.text)
+    assert again.body[0] == "ជម្រើសខុស។" and len(again.body) == 2 and text.startswith(again.body[1])
+
+
+def test_a_menu_too_full_for_the_reason_drops_its_navigation_before_cutting_the_question() -> None:
+    budget = Budget()  # 80 UCS-2 units: "ã" makes every line UCS-2
+    question = "Quer dar o seu nome ao balcão?"
+    options = ["1 Sim, dar o meu nome", "2 Não, ficar anónimo"]
+    reason = "Opção inválida."
+    footer = Footer("0 Voltar 00 Menu", "98 Mais\n0 Voltar 00 Menu")
+    pages = lay_out([question], options, budget.fits, footer, reason=reason)
+    assert all(page.body in ((), (question,)) for page in pages), pages
+    assert [line for page in pages for line in page.choices] == options
+    again = pages[0].with_reason(reason, budget.fits)
+    assert budget.fits(again.text) and again.choices == pages[0].choices and again.body

@@ -134,10 +134,10 @@ def test_every_prompt_checks_its_answer_and_says_why(app: Flask, client: FlaskCl
     assert caller.send("87").startswith("Type a year of 4 digits, e.g. 1987.")
     caller.send("1987")
     caller.send("1")
-    assert caller.send("99999999").startswith("No village has this code.")
-    assert caller.send("170101").startswith("No village has this code.")  # a commune, not a village
+    assert caller.send("99999999").startswith("There is no such code.")
+    assert caller.send("170101").startswith("There is no such code.")  # a commune, not a village
     caller.send("17010101")
-    assert caller.send("0").startswith("Village code")  # 0 is back, not a household size
+    assert caller.send("0").startswith("Type the village code")  # 0 is back, not a household size
     caller.send("17010101")
     assert caller.send("31").startswith("Type a number from 1 to 30.")
     assert caller.send("abc").startswith("Type a number from 1 to 30.")
@@ -287,3 +287,12 @@ def test_every_screen_of_the_flow_fits(app: Flask, client: FlaskClient, language
         while "98 " in caller.screen.split("\n")[-2:][0]:
             caller.send("98")
             assert_fits(caller.screen)
+
+
+def test_a_200_character_name_is_told_why_and_asked_again(app: Flask, client: FlaskClient) -> None:
+    caller = start(client, app, "en")
+    walk(caller, "2", "1")
+    screen = caller.send("Sokha " * 34)  # 204 characters: more than any answer a screen asks for
+    assert screen.startswith("That answer is too long. Try again, shorter.\nFull name:"), screen
+    assert "Invalid choice" not in screen
+    assert caller.send("Sokha Chan").startswith("Sex:")

@@ -92,7 +92,7 @@ def complaint(app: Flask, village: str = VILLAGE, category: str = "payment_missi
         CITIZEN,
         "km",
         f"test:{uuid.uuid4()}",
-        CaseTexts(),
+        CaseTexts("KH"),
         settings(app),
     )
 

@@ -232,7 +232,7 @@ def test_concurrent_verifications_create_one_household(desk_app: Flask) -> None:
     def verify(reference: str) -> None:
         barrier.wait()
         outcomes.append(
-            register_household(db(desk_app), actor, reference, [], DeskTexts(), settings(desk_app)).ok
+            register_household(db(desk_app), actor, reference, [], DeskTexts("KH"), settings(desk_app)).ok
         )
 
     # Each case twice at once, and two cases of one district drawing their IDs at once.

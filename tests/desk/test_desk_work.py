@@ -80,7 +80,7 @@ def test_ask_the_citizen_sends_the_question_and_the_answer_joins_the_case(desk_a
     act(client, reference, "ask", question="តើអ្នករស់នៅភូមិណា?")
     asked = [b for b in sms_to(desk_app, CITIZEN) if "តើអ្នករស់នៅភូមិណា?" in b]
     assert len(asked) == 1 and reference in asked[0]
-    assert asked[0] == CaseTexts().asked_for_information("km", reference, "តើអ្នករស់នៅភូមិណា?")
+    assert asked[0] == CaseTexts("KH").asked_for_information("km", reference, "តើអ្នករស់នៅភូមិណា?")
     assert ("asked_citizen", "តើអ្នករស់នៅភូមិណា?") in events(desk_app, reference)
     assert the_case(desk_app, reference).status == "queued"  # asking changes no state
     # The citizen answers with the reference first: the answer lands on the case's timeline.
@@ -205,7 +205,7 @@ def test_preregistrations_have_deadlines_sort_by_them_and_can_be_overdue(desk_ap
 def test_an_overdue_preregistration_escalates_to_the_district_which_verifies_it(desk_app: Flask) -> None:
     reference = preregistration(desk_app)
     escalated = escalate_overdue(
-        db(desk_app), settings(desk_app), CaseTexts(), now=utcnow() + timedelta(days=4)
+        db(desk_app), settings(desk_app), CaseTexts("KH"), now=utcnow() + timedelta(days=4)
     )
     assert escalated == [reference]
     case = the_case(desk_app, reference)
@@ -259,7 +259,7 @@ def test_the_desk_acknowledges_without_taking_the_case(desk_app: Flask) -> None:
     act(client, reference, "desk_ack")
     case = the_case(desk_app, reference)
     assert case.acknowledged_at is not None and case.picked_by_id is None and case.status == "queued"
-    assert sms_to(desk_app, CITIZEN)[-1] == CaseTexts().desk_acknowledged("km", reference)
+    assert sms_to(desk_app, CITIZEN)[-1] == CaseTexts("KH").desk_acknowledged("km", reference)
     sent = len(sms_to(desk_app, CITIZEN))
     act(client, reference, "desk_ack")  # twice is once
     assert len(sms_to(desk_app, CITIZEN)) == sent

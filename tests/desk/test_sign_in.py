@@ -114,7 +114,7 @@ def test_a_village_chief_cannot_sign_in_to_the_desk(desk_app: Flask) -> None:
 
 def test_a_set_up_code_by_sms_sets_the_password_once(desk_app: Flask) -> None:
     officer = staff_id(desk_app, COMMUNE_DESK)
-    code = send_setup_code(db(desk_app), officer, DeskTexts(), SmsPolicy(), LockPolicy(), "km")
+    code = send_setup_code(db(desk_app), officer, DeskTexts("KH"), SmsPolicy(), LockPolicy(), "km")
     assert code in sms_to(desk_app, COMMUNE_DESK)[-1]
     client = desk_app.test_client()
     data = {"phone": COMMUNE_DESK, "code": code, "password": "a brand new password"}
@@ -129,9 +129,9 @@ def test_a_set_up_code_by_sms_sets_the_password_once(desk_app: Flask) -> None:
 
 def test_a_set_up_code_reads_in_the_officers_language_else_the_default(desk_app: Flask) -> None:
     officer = staff_id(desk_app, COMMUNE_DESK)
-    send_setup_code(db(desk_app), officer, DeskTexts(), SmsPolicy(), LockPolicy(), "pt")
+    send_setup_code(db(desk_app), officer, DeskTexts("KH"), SmsPolicy(), LockPolicy(), "pt")
     set_language(db(desk_app), COMMUNE_DESK, "en")
-    send_setup_code(db(desk_app), officer, DeskTexts(), SmsPolicy(), LockPolicy(), "pt")
+    send_setup_code(db(desk_app), officer, DeskTexts("KH"), SmsPolicy(), LockPolicy(), "pt")
     with db(desk_app)() as session:
         languages = session.scalars(
             select(OutboxMessage.language)

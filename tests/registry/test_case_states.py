@@ -40,7 +40,7 @@ def file(
         phone,
         "en",
         request_key("complaint", phone, f"s-{utcnow().timestamp()}"),
-        CaseTexts(),
+        CaseTexts("KH"),
         janela.settings.services,
     )
 
@@ -48,7 +48,7 @@ def file(
 def move(app: Flask, reference: str, actor: Any, what: Move | str, note: str | None = None, **kw: Any) -> Any:
     janela = app.extensions["janela"]
     return apply_move(
-        janela.db, reference, actor, what, janela.settings.services, CaseTexts(), note=note, **kw
+        janela.db, reference, actor, what, janela.settings.services, CaseTexts("KH"), note=note, **kw
     )
 
 
@@ -161,11 +161,11 @@ def test_a_picked_up_case_does_not_escalate_when_the_acknowledgement_is_late(app
     reference = file(app)
     assert move(app, reference, staff(app, DESK), Move.PICK_UP).applied
     past_ack = utcnow() + timedelta(days=4)  # past the 2-day acknowledgement, within 15 to resolve
-    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts(), now=past_ack) == []
+    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts("KH"), now=past_ack) == []
     assert the_case(app, reference).desk.code == "170101"
     # An unpicked case of the same age does escalate.
     other = file(app, phone="+85512345998")
-    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts(), now=past_ack) == [other]
+    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts("KH"), now=past_ack) == [other]
 
 
 def test_misconduct_escalates_to_the_province_once(app: Flask) -> None:
@@ -173,7 +173,7 @@ def test_misconduct_escalates_to_the_province_once(app: Flask) -> None:
     reference = file(app, category="misconduct")
     assert the_case(app, reference).desk.code == "1701"  # filed at the district
     later = utcnow() + timedelta(days=3)  # past misconduct's 1-day acknowledgement
-    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts(), now=later) == [reference]
+    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts("KH"), now=later) == [reference]
     case = the_case(app, reference)
     assert (case.desk.code, case.status) == ("17", "escalated")
     (alert,) = sms_to(app, PROVINCE, "staff_alert")
@@ -182,7 +182,7 @@ def test_misconduct_escalates_to_the_province_once(app: Flask) -> None:
     assert told == f"janela: your request {reference} was sent to the province office, which will handle it."
     # The province is the top: no deadline ever moves it on, nor back to the district.
     much_later = later + timedelta(days=60)
-    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts(), now=much_later) == []
+    assert escalate_overdue(janela.db, janela.settings.services, CaseTexts("KH"), now=much_later) == []
     assert move(app, reference, SWEEP, Move.ESCALATE).refusal is Refusal.TOP_LEVEL
     assert timeline(app, reference).count("escalated") == 1
     assert len(sms_to(app, DISTRICT, "staff_alert")) == 1  # its filing alert, no "escalated to you"
@@ -228,7 +228,7 @@ def test_an_escalation_in_mozambique_alerts_the_district_in_portuguese(make_app:
         "+258841234999",
         "pt",
         "k-mz-1",
-        CaseTexts(),
+        CaseTexts("KH"),
         janela.settings.services,
     )
     desk = staff_by_phone(janela.db, "+258840000201")
@@ -249,7 +249,7 @@ def test_two_sweeps_at_once_escalate_each_case_once(app: Flask) -> None:
 
     def sweep() -> None:
         barrier.wait()
-        escalated.extend(escalate_overdue(janela.db, janela.settings.services, CaseTexts(), now=later))
+        escalated.extend(escalate_overdue(janela.db, janela.settings.services, CaseTexts("KH"), now=later))
 
     threads = [threading.Thread(target=sweep) for _ in range(2)]
     for thread in threads:
@@ -321,7 +321,7 @@ def test_a_move_writes_from_the_row_not_from_what_it_read_earlier(app: Flask) ->
             ChiefPhone(CHIEF),
             Move.RESOLVE_IN_VILLAGE,
             janela.settings.services,
-            CaseTexts(),
+            CaseTexts("KH"),
             note="paid",
             now=ok_at + timedelta(hours=1),
         )
@@ -333,7 +333,7 @@ def test_the_citizen_sees_which_office_has_an_escalated_case(app: Flask) -> None
     janela = app.extensions["janela"]
     set_language(janela.db, CITIZEN, "en")
     reference = file(app, category="misconduct")
-    escalate_overdue(janela.db, janela.settings.services, CaseTexts(), now=utcnow() + timedelta(days=3))
+    escalate_overdue(janela.db, janela.settings.services, CaseTexts("KH"), now=utcnow() + timedelta(days=3))
     caller = Phone(app.test_client(), CITIZEN)
     caller.dial()
     caller.send("3")

@@ -102,6 +102,30 @@ def test_a_bad_file_reports_every_problem_and_imports_nothing(make_app: Any, tmp
         assert session.scalars(select(Programme)).all() == []
 
 
+def test_labels_must_fit_one_menu_line_and_names_never_nest_colons(make_app: Any, tmp_path: Path) -> None:
+    app: Flask = make_app(catalogue=None)
+    long_label = {"km": "កម្មវិធី", "pt": "Um rótulo curto demais para caber numa linha", "en": "Short"}
+    bad = {
+        "country": "KH",
+        "programmes": [
+            entry("long-label", label=long_label),
+            entry("colon-label", label={"km": "កម្មវិធី", "pt": "Apoio: idosos", "en": "Elders"}),
+            entry(
+                "colon-name",
+                name={"km": "កម្មវិធី", "pt": "INAS: Subsídio Social Básico", "en": "Basic Social Subsidy"},
+                label={"km": "កម្មវិធី", "pt": "Subsídio básico", "en": "Basic subsidy"},
+            ),
+        ],
+    }
+    with pytest.raises(InvalidData) as error:
+        import_catalogue(app.extensions["janela"].db, write(tmp_path, bad))
+    problems = "\n".join(error.value.problems)
+    assert "programme 'long-label': label pt is" in problems and "more than one menu line" in problems
+    assert "programme 'colon-label': label pt must not hold a colon" in problems
+    assert "programme 'colon-name': name pt must not hold a colon" in problems
+    assert "'long-label': label en" not in problems
+
+
 @pytest.mark.parametrize("content", ["", "{", "[]", '{"country": "KH"}', "\udcff"])
 def test_unreadable_files_are_refused(tmp_path: Path, content: str) -> None:
     path = tmp_path / "c.json"

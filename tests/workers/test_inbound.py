@@ -39,7 +39,7 @@ def file(app: Flask, language: str = "en") -> str:
         CITIZEN,
         language,
         "test:complaint:1",
-        CaseTexts(),
+        CaseTexts("KH"),
         janela.settings.services,
     )
 
@@ -260,7 +260,13 @@ def test_chief_ok_and_done_by_sms_racing_a_desk_resolve_end_consistent(app: Flas
     def resolve() -> None:
         barrier.wait()
         results["resolve"] = apply_move(
-            janela.db, reference, desk, Move.RESOLVE, janela.settings.services, CaseTexts(), "paid on 21 Nov"
+            janela.db,
+            reference,
+            desk,
+            Move.RESOLVE,
+            janela.settings.services,
+            CaseTexts("KH"),
+            "paid on 21 Nov",
         )
 
     threads = [threading.Thread(target=process, args=(i,)) for i in inbound_ids]

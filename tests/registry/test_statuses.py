@@ -35,4 +35,5 @@ def test_an_sms_is_stored_with_the_value_it_always_had(app: Flask) -> None:
         "failed",
         "suppressed",
         "held",
+        "unknown",
     ]

@@ -123,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ussd_fold_accents=app.config["USSD_FOLD_ACCENTS"],
         timezone=app.config["TIMEZONE"],
         programme_sms_per_day=app.config["PROGRAMME_SMS_PER_DAY"],
+        alerts_per_unknown_phone=app.config["ALERTS_PER_UNKNOWN_PHONE"],
     )
     delivery = Delivery(
         max_attempts=app.config["SMS_MAX_ATTEMPTS"],

@@ -46,6 +46,7 @@ INT_SETTINGS = (
     "REFERENCE_LENGTH",
     "LOOKUP_MAX_FAILURES",
     "PROGRAMME_SMS_PER_DAY",
+    "ALERTS_PER_UNKNOWN_PHONE",
     "DESK_LOCK_FAILURES",
     "DESK_LOCK_MINUTES",
     "DESK_SETUP_CODE_MINUTES",
@@ -97,6 +98,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "REFERENCE_LENGTH": 7,
         "LOOKUP_MAX_FAILURES": 3,
         "PROGRAMME_SMS_PER_DAY": 3,  # programme descriptions by SMS per phone per local day
+        "ALERTS_PER_UNKNOWN_PHONE": 3,  # complaints a day from an unknown phone that alert the chief
         # Days to acknowledge/resolve a case, by category, then the default.
         "CASE_DEADLINES": DEFAULT_CASE_DEADLINES,
         "TIMEZONE": "",  # empty: the country's (Asia/Phnom_Penh for KH, Africa/Maputo for MZ)

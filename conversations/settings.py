@@ -33,6 +33,7 @@ class Settings:
     ussd_fold_accents: str
     timezone: str  # a zone name; config.py derives it from COUNTRY when TIMEZONE is empty
     programme_sms_per_day: int  # programme descriptions one phone can ask for by SMS in a day
+    alerts_per_unknown_phone: int  # complaints a day from an unknown phone that alert staff
 
     @property
     def zone(self) -> ZoneInfo:
@@ -49,4 +50,5 @@ class Settings:
             self.default_language,
             self.zone,
             self.country,
+            self.alerts_per_unknown_phone,
         )

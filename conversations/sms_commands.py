@@ -94,7 +94,6 @@ REQUEST_STATUS = N_("Request {reference} ({kind}): {status}.")
 NO_ID = N_("No social-protection ID is registered for this phone. {desk_subject} can help.")
 NOTE_ADDED = N_("Thank you: your details were added to request {reference}.")
 CHIEF_REFUSED = N_("Sorry, you cannot act on case {reference}: only the chief of its village can.")
-CHIEF_UNKNOWN = N_("There is no case {reference}. Check the number.")
 CHIEF_CLOSED = N_("Case {reference} is already closed.")
 CHIEF_ALREADY_OK = N_("Case {reference} was already acknowledged. Nothing changed.")
 CHIEF_ALREADY_DONE = N_("Case {reference} was already marked resolved. Nothing changed.")
@@ -341,9 +340,8 @@ class SmsRouter:
         acknowledging = command == Move.ACKNOWLEDGE.value
         if refusal is None:
             return t(CHIEF_OK if acknowledging else CHIEF_DONE, reference=reference)
-        if refusal is Refusal.NOT_FOUND:
-            return t(CHIEF_UNKNOWN, reference=reference[:12])
-        if refusal is Refusal.NOT_ALLOWED:
+        if refusal in (Refusal.NOT_FOUND, Refusal.NOT_ALLOWED):
+            # The same words whether the case exists or not: a guess learns nothing.
             return t(CHIEF_REFUSED, reference=reference[:12])
         if refusal is Refusal.CLOSED or (case is not None and case.status in CLOSED):
             return t(CHIEF_CLOSED, reference=reference)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.areas import village_path
@@ -17,14 +20,17 @@ from registry.case_types import (
     new_case_reference,
     record_event,
 )
+from registry.clock import start_of_local_day
 from registry.db import utcnow
 from registry.errors import InvalidData
 from registry.idempotency import insert_once
-from registry.models import Area, Case, Programme
+from registry.models import Area, Case, HouseholdPhone, Programme, Staff
 from registry.notify import active_staff, alert_staff
 from registry.outbox import add_sms
 from registry.services import Db
 from registry.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 def file_complaint(
@@ -57,6 +63,26 @@ def file_complaint(
 def reference_for_key(session: Session, idempotency_key: str) -> str | None:
     """Return the reference of the case an earlier request filed, if any."""
     return session.scalar(select(Case.reference).where(Case.idempotency_key == idempotency_key))
+
+
+def _alerts_allowed(session: Session, phone: str, settings: ServiceSettings, now: datetime) -> bool:
+    """Tell whether a complaint from this phone may still alert staff today.
+
+    A phone the registry knows (a household's, a staff member's) always may. Any other phone may
+    alert the village's chief for a few complaints a day, so nobody can page a chief in a loop.
+    """
+    known = session.scalar(
+        select(HouseholdPhone.id).where(HouseholdPhone.phone == phone).limit(1)
+    ) or session.scalar(select(Staff.id).where(Staff.phone == phone).limit(1))
+    if known:
+        return True
+    filed_today = session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.citizen_phone == phone, Case.created_at >= start_of_local_day(settings.zone, now))
+    )
+    # This case is already in the count.
+    return int(filed_today or 0) <= settings.alerts_per_unknown_phone
 
 
 def file_complaint_in(
@@ -118,6 +144,12 @@ def file_complaint_in(
             settings.sms_policy,
             idempotency_key=f"case:{case.reference}:event:{event.id}:citizen",
         )
+    if phone is not None and not _alerts_allowed(session, phone, settings, now):
+        # The case is queued at its desk all the same; only the chief's phone is spared.
+        log.warning(
+            "complaint %s filed without a chief alert: unknown phone over its daily alerts", case.reference
+        )
+        return case.reference
     summary = (case.description or "")[:60]
     place = village if route.queue_level == "commune" else desk
     category = case.category or case.kind

@@ -8,6 +8,7 @@ late action (DONE twice, OK after DONE, resolve after reject) is answered polite
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ from registry.case_types import (
     record_event,
     view_of,
 )
+from registry.clock import start_of_local_day
 from registry.db import UtcDateTime, utcnow
 from registry.models import Area, Case, CaseEvent, Staff
 from registry.notify import active_staff, alert_staff, language_of
@@ -43,6 +45,7 @@ from registry.outbox import add_sms
 from registry.services import Db
 from registry.settings import ServiceSettings
 
+log = logging.getLogger(__name__)
 S = CaseStatus
 DESK_MOVES = frozenset(
     {
@@ -59,6 +62,8 @@ DESK_MOVES = frozenset(
 # Once an officer holds a case, only they make these (a level above takes it over first); a note
 # changes nothing, so a colleague may still add one.
 OWNED_MOVES = frozenset({Move.ASK_INFO, Move.RESOLVE, Move.REJECT, Move.ESCALATE})
+# Refused attempts one actor makes on one case in a local day that its timeline keeps.
+REFUSALS_KEPT_PER_DAY = 3
 # The moves each kind of actor may make; the sweep is "sweep".
 ACTOR_MOVES: dict[str, frozenset[Move]] = {
     "village_chief": frozenset({Move.ACKNOWLEDGE, Move.RESOLVE_IN_VILLAGE}),
@@ -212,7 +217,13 @@ def apply_move_in(
     kind = actor_kind(actor)
     if move not in ACTOR_MOVES.get(kind, frozenset()) or (kind != "sweep" and staff is None):
         who = "not the village's chief" if kind == "village_chief" else "not this desk"
-        record_event(session, case, f"refused_{move}", "staff", staff, phone, note=who)
+        if _refusals_today(session, case, staff, phone, settings, now) < REFUSALS_KEPT_PER_DAY:
+            record_event(session, case, f"refused_{move}", "staff", staff, phone, note=who)
+        else:
+            # Past a few a day the timeline would only grow: the attempt is counted in the log.
+            log.warning(
+                "refused move on case %s not recorded again today", case.reference, extra={"move": move}
+            )
         return MoveResult(False, Refusal.NOT_ALLOWED, view_of(case, language))
     rule = RULES[move]
     note = (note or "").strip() or None
@@ -257,6 +268,31 @@ def apply_move_in(
     if next_desk is not None:
         _alert_level(session, case, next_desk, event, settings, texts)
     return MoveResult(True, None, view_of(case, language))
+
+
+def _refusals_today(
+    session: Session,
+    case: Case,
+    staff: Staff | None,
+    phone: str | None,
+    settings: ServiceSettings,
+    now: datetime,
+) -> int:
+    """Count the refused attempts this actor made on this case since local midnight."""
+    who = CaseEvent.staff_id == staff.id if staff is not None else CaseEvent.phone == phone
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(CaseEvent)
+            .where(
+                CaseEvent.case_id == case.id,
+                CaseEvent.action.like("refused_%"),
+                who,
+                CaseEvent.at >= start_of_local_day(settings.zone, now),
+            )
+        )
+        or 0
+    )
 
 
 def _acting_staff(session: Session, case: Case, actor: Actor) -> tuple[Staff | None, str | None]:

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry.clock import local_today
 from registry.db import utcnow
 from registry.models import Contact, InboundMessage, OutboxMessage
 from registry.outbox import SmsPolicy, add_sms
@@ -214,11 +216,15 @@ def retry_inbound(db: Db, ids: list[int] | None = None) -> list[int]:
         )
 
 
-def finish_inbound(db: Db, inbound_id: int, decision: InboundDecision, policy: SmsPolicy) -> list[int]:
+def finish_inbound(
+    db: Db, inbound_id: int, decision: InboundDecision, policy: SmsPolicy, zone: ZoneInfo | None = None
+) -> list[int]:
     """Apply an inbound SMS's decision in one transaction: its effect, preferences, the reply, processed.
 
     The message row is locked first, so a second worker that took over a stale claim waits and
     then finds it processed; a crash before the commit leaves nothing, and the retry does it all.
+    A text nobody understood is answered once a local day (in zone): two auto-responders texting
+    each other, or a phone repeating itself, get one reply and then silence.
     """
     with db.begin() as session:
         message = session.get(InboundMessage, inbound_id, with_for_update=True, populate_existing=True)
@@ -236,6 +242,8 @@ def finish_inbound(db: Db, inbound_id: int, decision: InboundDecision, policy: S
         if contact is not None and decision.opt_out is not None:
             contact.opted_out = decision.opt_out
         key = f"inbound:{inbound_id}:reply"
+        if command == "unknown" and zone is not None:
+            key = f"unknown_reply:{message.sender}:{local_today(zone).isoformat()}"
         replies = (
             []
             if _has_reply(session, key)

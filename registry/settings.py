@@ -72,3 +72,4 @@ class ServiceSettings:
     default_language: str
     zone: ZoneInfo
     country: str  # COUNTRY: whose words (leaders, desks, areas) the texts use
+    alerts_per_unknown_phone: int  # complaints a day from a phone the registry does not know that alert staff

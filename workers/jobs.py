@@ -93,7 +93,7 @@ def process_inbound(inbound_id: int) -> str:
         decision = SmsRouter(app.db, app.settings).route(
             message.sender, message.text, f"inbound:{inbound_id}"
         )
-        finish_inbound(app.db, inbound_id, decision, app.settings.sms_policy)
+        finish_inbound(app.db, inbound_id, decision, app.settings.sms_policy, app.settings.zone)
     except Exception as exc:
         status = mark_inbound_failed(app.db, inbound_id, f"{type(exc).__name__}: {exc}")
         log.warning("inbound %s %s", inbound_id, status, exc_info=True, extra={"inbound_id": inbound_id})

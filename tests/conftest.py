@@ -58,26 +58,31 @@ def _clean(app: Flask) -> None:
     janela.redis.flushdb()
 
 
+def app_config(database_url: str, redis_url: str, **overrides: Any) -> dict[str, Any]:
+    """Return the settings of a test app: Cambodia's demo shape on the test servers, then overrides."""
+    config: dict[str, Any] = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "COUNTRY": "KH",
+        "LANGUAGES": "km,pt,en",
+        "DEFAULT_LANGUAGE": "km",
+        "WEBHOOK_TOKEN": "",
+        "USSD_SERVICE_CODES": "",
+        "AT_API_KEY": "",
+        "SMS_BACKEND": "",
+        "SIMULATOR": "",
+    }
+    config.update(overrides)
+    return config
+
+
 @pytest.fixture
 def make_app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Any]:
     """Build apps on the test servers, with overrides; the registry starts clean, with a country's demo."""
     made: list[Flask] = []
 
     def build(catalogue: str | None = "KH", **overrides: Any) -> Flask:
-        config = {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "COUNTRY": "KH",
-            "LANGUAGES": "km,pt,en",
-            "DEFAULT_LANGUAGE": "km",
-            "WEBHOOK_TOKEN": "",
-            "USSD_SERVICE_CODES": "",
-            "AT_API_KEY": "",
-            "SMS_BACKEND": "",
-            "SIMULATOR": "",
-        }
-        config.update(overrides)
-        app = create_app(config)
+        app = create_app(app_config(database_url, redis_url, **overrides))
         app.config["TESTING"] = True
         if not made:
             _clean(app)

@@ -123,22 +123,9 @@ def fuzz_app(database_url: str, redis_url: str) -> Iterator[Flask]:
     """One app for every generated case: the fuzz checks answers, not a clean slate each time."""
     from app import create_app
     from registry.demo import load_demo
-    from tests.conftest import _clean
+    from tests.conftest import _clean, app_config
 
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "COUNTRY": "KH",
-            "LANGUAGES": "km,pt,en",
-            "DEFAULT_LANGUAGE": "km",
-            "WEBHOOK_TOKEN": "",
-            "USSD_SERVICE_CODES": "",
-            "AT_API_KEY": "",
-            "SMS_BACKEND": "",
-            "SIMULATOR": "",
-        }
-    )
+    app = create_app(app_config(database_url, redis_url))
     app.config["TESTING"] = True
     _clean(app)
     load_demo(app.extensions["janela"].db, "KH")

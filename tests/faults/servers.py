@@ -8,11 +8,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -192,3 +194,35 @@ def private_redis() -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.kill()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sending_settings(folder: Path, redis_url: str, fake_at: Any, **extra: str) -> dict[str, str]:
+    """Settings of an app that sends through the fake AT, on a SQLite file and a private Redis."""
+    return {
+        "DATABASE_URL": f"sqlite:///{folder / 'janela.db'}",
+        "REDIS_URL": redis_url,
+        "SMS_BACKEND": "africastalking",
+        "AT_USERNAME": "janela",
+        "AT_API_KEY": fake_at.api_key,
+        "AT_API_URL": fake_at.url,
+        "WEBHOOK_TOKEN": "fault-token",
+        "SIMULATOR": "",
+        "SWEEP_INTERVAL": "1",
+        "SWEEP_GRACE": "1",
+        **extra,
+    }
+
+
+def start_worker(folder: Path, settings: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `flask worker` as its own process on these settings, its log in folder/worker.log."""
+    env = {**os.environ, **settings, "INSTANCE_DIR": str(folder), "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=(folder / "worker.log").open("a"),
+        stderr=subprocess.STDOUT,
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app import create_app
 from cli import prepare_database
 from registry.models import InboundMessage, OutboxMessage
+from tests.conftest import app_config
 from tests.faults.servers import PrivatePostgres, private_postgres
 from tests.jobs import run_jobs
 from workers.sweep import sweep
@@ -30,17 +31,7 @@ def outage(
 ) -> Iterator[tuple[Flask, PrivatePostgres]]:
     monkeypatch.setenv("INSTANCE_DIR", str(tmp_path))  # where the local spool file goes
     with private_postgres() as server:
-        app = create_app(
-            {
-                "DATABASE_URL": server.url,
-                "REDIS_URL": redis_url,
-                "COUNTRY": "KH",
-                "LANGUAGES": "km,pt,en",
-                "DEFAULT_LANGUAGE": "km",
-                "WEBHOOK_TOKEN": "",
-                "SIMULATOR": "",
-            }
-        )
+        app = create_app(app_config(server.url, redis_url))
         with app.app_context():
             prepare_database(app)
         app.extensions["janela"].redis.flushdb()

@@ -12,6 +12,7 @@ from flask import Flask
 from app import create_app
 from cli import prepare_database
 from registry.services import set_language
+from tests.conftest import app_config
 from tests.faults.servers import PrivatePostgres, private_postgres, wait_until
 
 pytestmark = pytest.mark.fault
@@ -31,18 +32,7 @@ def hop(app: Flask, session_id: str, text: str, phone: str = KH) -> tuple[float,
 @pytest.fixture
 def frozen_db(redis_url: str) -> Any:
     with private_postgres() as server:
-        app = create_app(
-            {
-                "DATABASE_URL": server.url,
-                "REDIS_URL": redis_url,
-                "COUNTRY": "KH",
-                "LANGUAGES": "km,pt,en",
-                "DEFAULT_LANGUAGE": "km",
-                "WEBHOOK_TOKEN": "",
-                "SIMULATOR": "",
-                "HOP_DEADLINE": DEADLINE,
-            }
-        )
+        app = create_app(app_config(server.url, redis_url, HOP_DEADLINE=DEADLINE))
         with app.app_context():
             prepare_database(app)
         app.extensions["janela"].redis.flushdb()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,11 +13,10 @@ from app import create_app
 from cli import prepare_database
 from registry.models import OutboxMessage
 from registry.outbox import SmsPolicy, queue_sms
-from tests.faults.servers import private_redis, wait_until
+from tests.faults.servers import private_redis, sending_settings, start_worker, wait_until
 
 pytestmark = pytest.mark.fault
 
-ROOT = Path(__file__).resolve().parents[2]
 PHONES = [f"+8551276543{n:02d}" for n in range(6)]
 
 
@@ -28,32 +24,12 @@ def test_a_busy_worker_outlives_a_redis_restart_and_everything_queued_is_sent_on
     tmp_path: Path, fake_at: object
 ) -> None:
     with private_redis() as redis_server:
-        settings = {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'janela.db'}",
-            "REDIS_URL": redis_server.url,
-            "COUNTRY": "KH",
-            "SMS_BACKEND": "africastalking",
-            "AT_USERNAME": "janela",
-            "AT_API_KEY": fake_at.api_key,  # type: ignore[attr-defined]
-            "AT_API_URL": fake_at.url,  # type: ignore[attr-defined]
-            "WEBHOOK_TOKEN": "fault-token",
-            "SIMULATOR": "",
-            "SWEEP_INTERVAL": "1",
-            "SWEEP_GRACE": "1",
-            "SMS_RETRY_DELAYS": "1",
-        }
+        settings = sending_settings(tmp_path, redis_server.url, fake_at, SMS_RETRY_DELAYS="1")
         app = create_app(settings)
         with app.app_context():
             prepare_database(app)
         db = app.extensions["janela"].db
-        env = {**os.environ, **settings, "INSTANCE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "app", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=(tmp_path / "worker.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
+        worker = start_worker(tmp_path, settings)
         try:
             for phone in PHONES[:3]:
                 queue_sms(db, phone, "km", "សួស្តី", "test", SmsPolicy())

@@ -93,13 +93,13 @@ NO_SUCH_REQUEST = N_("No request {reference} was filed from this phone. Check th
 REQUEST_STATUS = N_("Request {reference} ({kind}): {status}.")
 NO_ID = N_("No social-protection ID is registered for this phone. {desk_subject} can help.")
 NOTE_ADDED = N_("Thank you: your details were added to request {reference}.")
-CHIEF_REFUSED = N_("Sorry, you cannot act on case {reference}: only the chief of its village can.")
+CHIEF_REFUSED = N_("Sorry, you cannot act on case {reference}: only its {leader} can.")
 CHIEF_CLOSED = N_("Case {reference} is already closed.")
 CHIEF_ALREADY_OK = N_("Case {reference} was already acknowledged. Nothing changed.")
 CHIEF_ALREADY_DONE = N_("Case {reference} was already marked resolved. Nothing changed.")
 CHIEF_NOT_NOW = N_("Case {reference} is now with the desk ({status}). Nothing changed.")
 CHIEF_OK = N_("Case {reference} acknowledged. The citizen was told.")
-CHIEF_DONE = N_("Case {reference} marked resolved in the village; the commune desk will close it.")
+CHIEF_DONE = N_("Case {reference} marked resolved locally; {desk} will close it.")
 CHIEF_INFO = N_("Case {reference} ({kind}) in {village}: {status}.")
 COMPLAINT_FILED = N_(
     "Your complaint was received. Reference: {reference}. Send {reference} and more words to add details."
@@ -323,7 +323,7 @@ class SmsRouter:
     def _info(self, session: Session, t: Translator, sender: str, reference: str) -> str:
         case = case_for_chief(session, reference, sender, t.language)
         if case is None:
-            return t(CHIEF_REFUSED, reference=reference[:12])
+            return t(CHIEF_REFUSED, reference=reference[:12], **self._words(t.language))
         text = t(
             CHIEF_INFO,
             reference=case.reference,
@@ -339,10 +339,12 @@ class SmsRouter:
         """Answer the chief: done, or politely why nothing changed."""
         acknowledging = command == Move.ACKNOWLEDGE.value
         if refusal is None:
-            return t(CHIEF_OK if acknowledging else CHIEF_DONE, reference=reference)
+            if acknowledging:
+                return t(CHIEF_OK, reference=reference)
+            return t(CHIEF_DONE, reference=reference, **self._words(t.language))
         if refusal in (Refusal.NOT_FOUND, Refusal.NOT_ALLOWED):
             # The same words whether the case exists or not: a guess learns nothing.
-            return t(CHIEF_REFUSED, reference=reference[:12])
+            return t(CHIEF_REFUSED, reference=reference[:12], **self._words(t.language))
         if refusal is Refusal.CLOSED or (case is not None and case.status in CLOSED):
             return t(CHIEF_CLOSED, reference=reference)
         if refusal is Refusal.ALREADY_DONE:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -174,6 +175,14 @@ def area_name(names: dict[str, str], language: str, fallback: str | None) -> str
         if wanted and names.get(wanted):
             return names[wanted]
     raise ValueError(f"areas have no names in {language!r} (nor in {fallback!r})")
+
+
+def area_name_column(language: str) -> Any:
+    """Return the column that names areas in a language; refuse one areas are not named in."""
+    columns = {"km": Area.name_km, "pt": Area.name_pt, "en": Area.name_en}
+    if language not in columns:
+        raise ValueError(f"areas have no names in {language!r}")
+    return columns[language]
 
 
 class Area(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from registry.cases import OPEN
 from registry.clock import days_late
 from registry.db import utcnow
-from registry.models import Area, Case, Staff
+from registry.models import Area, Case, Staff, area_name_column
 from registry.scoping import Actor, in_scope
 from registry.services import Db
 
@@ -124,7 +124,7 @@ def list_desk_queue(
     page = max(page, 1)
     due, _ = _due(now)
     picker = aliased(Staff)
-    name_column = {"km": Area.name_km, "pt": Area.name_pt}.get(language, Area.name_en)
+    name_column = area_name_column(language)
     query = (
         select(
             Case.reference,
@@ -203,7 +203,7 @@ def queue_counts(db: Db, actor: Actor, now: datetime | None = None) -> dict[str,
 
 def villages_of(db: Db, actor: Actor, language: str) -> list[tuple[str, str]]:
     """Return (code, name) of the villages in the actor's area, for the queue's filter."""
-    name_column = {"km": Area.name_km, "pt": Area.name_pt}.get(language, Area.name_en)
+    name_column = area_name_column(language)
     with db() as session:
         rows = session.execute(
             select(Area.code, name_column)

@@ -122,6 +122,17 @@ def test_mozambique_speaks_of_its_own_levels_and_desk_on_screens_and_in_sms(make
     assert "líder comunitário" in status_name(Translator("pt"), "acknowledged", "MZ")
     no_id = SmsRouter(janela.db, janela.settings).route("+258849999999", "MEUID").reply
     assert "O serviço distrital pode ajudar." in no_id and "comuna" not in no_id, no_id
+    # The leader's own replies use the country's words too: refused for a stranger, DONE for the leader.
+    client.post("/sms/inbound", data={"from": MZ, "to": "1234", "text": f"FEITO {reference}", "id": "in-2"})
+    client.post(
+        "/sms/inbound", data={"from": LEADER, "to": "1234", "text": f"FEITO {reference} pago", "id": "in-3"}
+    )
+    run_jobs(app)
+    with janela.db() as session:
+        to_leader = session.scalars(select(OutboxMessage.body).where(OutboxMessage.recipient == LEADER)).all()
+        to_citizen = session.scalars(select(OutboxMessage.body).where(OutboxMessage.recipient == MZ)).all()
+    assert any("só o líder comunitário responsável pode" in b for b in to_citizen), to_citizen
+    assert any("resolvido localmente; o serviço distrital vai fechá-lo" in b for b in to_leader), to_leader
 
 
 def test_a_mozambican_complaint_asks_for_the_locality_code(make_app: Any) -> None:

@@ -74,7 +74,7 @@ def test_done_twice_by_sms_gets_a_polite_answer_and_one_sms_to_the_citizen(app: 
     text_in(app, CHIEF, f"OK {reference}")
     run_jobs(app)
     assert bodies(app, CHIEF, "reply") == [
-        f"Case {reference} marked resolved in the village; the commune desk will close it.",
+        f"Case {reference} marked resolved locally; your commune desk will close it.",
         f"Case {reference} was already marked resolved. Nothing changed.",
         f"Case {reference} was already acknowledged. Nothing changed.",
     ]
@@ -182,7 +182,7 @@ def test_a_job_killed_between_decision_and_reply_has_one_effect_when_retried(
     assert actions(app, reference) == ["filed", "resolved_at_village"]
     assert bodies(app, CITIZEN, "case_update")[1:] == [f"janela: your request {reference} was resolved: paid"]
     assert bodies(app, CHIEF, "reply") == [
-        f"Case {reference} marked resolved in the village; the commune desk will close it."
+        f"Case {reference} marked resolved locally; your commune desk will close it."
     ]
 
 

@@ -22,9 +22,9 @@ CATEGORY_NAMES: Mapping[str, str] = {
 }
 STATUS_NAMES: Mapping[str, str] = {
     CaseStatus.RECEIVED: N_("received, waiting at the desk"),
-    CaseStatus.ACKNOWLEDGED: N_("acknowledged by the village chief"),
+    CaseStatus.ACKNOWLEDGED: N_("acknowledged by the {leader}"),
     CaseStatus.PICKED_UP: N_("being handled by the desk"),
-    CaseStatus.RESOLVED_IN_VILLAGE: N_("resolved in the village, waiting for the desk to close it"),
+    CaseStatus.RESOLVED_IN_VILLAGE: N_("resolved by the {leader}, waiting for {desk} to close it"),
     CaseStatus.ESCALATED: N_("sent to the office above, waiting to be picked up"),
     CaseStatus.RESOLVED: N_("resolved"),
     CaseStatus.REJECTED: N_("closed without action"),

@@ -22,6 +22,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
 from conversations.case_texts import CATEGORY_NAMES, STATUS_NAMES
+from conversations.country import country_words
 from conversations.i18n import N_
 from conversations.prereg import Texts as PreRegistrationTexts
 from desk.actions import ACTIONS, NEEDS_TEXT, Moved, move_case, offered_moves
@@ -108,8 +109,11 @@ def category_label(category: str | None) -> str:
 
 @blueprint.app_template_global()
 def status_label(status: str) -> str:
-    """Name a case status in the page's language."""
-    return t(STATUS_NAMES[status]) if status in STATUS_NAMES else status
+    """Name a case status in the page's language, with the country's words for leaders and desks."""
+    if status not in STATUS_NAMES:
+        return status
+    words = country_words(current_app.config["COUNTRY"]).placeholders(desk_language())
+    return t(STATUS_NAMES[status], **words)
 
 
 # What enrolment requests and enrolments can be, in words.

@@ -25,7 +25,6 @@ NEVER = [
 # registry/data/country-<cc>.json by placeholder (held below), not from one country's phrase.
 ALWAYS = [
     ("commune desk", "km", "ការិយាល័យឃុំ"),
-    ("village chief", "km", "មេភូមិ"),
     ("Pre-registration", "km", "ចុះឈ្មោះបឋម"),
     ("pre-registration", "pt", "pré-registo"),
     ("Reference", "km", "លេខយោង"),

@@ -42,6 +42,7 @@ from registry.preregistration import Channel, Declaration, submit_preregistratio
 from registry.queue import KINDS, QueueFilters, list_desk_queue, queue_counts, villages_of
 from registry.scoping import Actor
 from registry.staff_auth import LockPolicy, redeem_setup_code, sign_in
+from registry.timeline import SYSTEM_NOTES
 from registry.verification import (
     Member,
     RequestStatus,
@@ -198,6 +199,12 @@ def desk_nav() -> list[tuple[str, str, tuple[str, ...]]]:
 def event_label(action: str) -> str:
     """Name a timeline entry in the page's language."""
     return t(EVENT_NAMES[action]) if action in EVENT_NAMES else action
+
+
+@blueprint.app_template_global()
+def event_note(note: str) -> str:
+    """Show a timeline note: the service's own in the page's language, a person's as written."""
+    return t(note) if note in SYSTEM_NOTES else note
 
 
 @blueprint.app_template_global()

@@ -29,6 +29,7 @@ from registry.notify import active_staff, alert_staff
 from registry.outbox import add_sms
 from registry.services import Db
 from registry.settings import ServiceSettings
+from registry.timeline import COMPLAINT_BY_SMS, COMPLAINT_BY_USSD
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,8 @@ def file_complaint_in(
     )
     session.add(case)
     session.flush()
-    event = record_event(session, case, "filed", "citizen", phone=phone, note=f"complaint by {channel}")
+    note = COMPLAINT_BY_SMS if channel == "SMS" else COMPLAINT_BY_USSD
+    event = record_event(session, case, "filed", "citizen", phone=phone, note=note)
     if confirm and phone:
         add_sms(
             session,

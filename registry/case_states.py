@@ -44,6 +44,7 @@ from registry.notify import active_staff, alert_staff, language_of
 from registry.outbox import add_sms
 from registry.services import Db
 from registry.settings import ServiceSettings
+from registry.timeline import NOT_THE_LEADER, NOT_THIS_DESK
 
 log = logging.getLogger(__name__)
 S = CaseStatus
@@ -216,7 +217,7 @@ def apply_move_in(
     staff, phone = _acting_staff(session, case, actor)
     kind = actor_kind(actor)
     if move not in ACTOR_MOVES.get(kind, frozenset()) or (kind != "sweep" and staff is None):
-        who = "not the village's chief" if kind == "village_chief" else "not this desk"
+        who = NOT_THE_LEADER if kind == "village_chief" else NOT_THIS_DESK
         if _refusals_today(session, case, staff, phone, settings, now) < REFUSALS_KEPT_PER_DAY:
             record_event(session, case, f"refused_{move}", "staff", staff, phone, note=who)
         else:

@@ -35,6 +35,7 @@ from registry.errors import NotFound
 from registry.escalation import escalate_overdue
 from registry.models import Area, Case, HouseholdPhone, Person, Staff, area_name
 from registry.services import Db
+from registry.timeline import NOT_THE_LEADER
 
 
 def _citizen_may_see(session: Session, case: Case, phone: str) -> bool:
@@ -79,7 +80,7 @@ def case_for_chief(session: Session, reference: str, phone: str, language: str) 
         )
     )
     if chief is None or "village_chief" not in ROUTES.get(case.category or "", DEFAULT_ROUTE).alert_roles:
-        record_event(session, case, "refused_info", "staff", phone=phone, note="not the village's chief")
+        record_event(session, case, "refused_info", "staff", phone=phone, note=NOT_THE_LEADER)
         return None
     return view_of(case, language)
 

@@ -30,6 +30,7 @@ from registry.notify import active_staff, alert_staff, language_of
 from registry.outbox import add_sms
 from registry.services import Db
 from registry.settings import ServiceSettings
+from registry.timeline import PREREGISTRATION_ASSISTED, PREREGISTRATION_BY_USSD, PREREGISTRATION_WALK_IN
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ class Channel(StrEnum):
 
 # The submission's first timeline entry says truthfully who filled it and where.
 _SUBMITTED_NOTES = {
-    (Channel.USSD, False): "pre-registration by USSD",
-    (Channel.USSD, True): "pre-registration by USSD (assisted by the village chief)",
-    (Channel.DESK, True): "pre-registration at the desk (walk-in)",
-    (Channel.DESK, False): "pre-registration at the desk (walk-in)",
+    (Channel.USSD, False): PREREGISTRATION_BY_USSD,
+    (Channel.USSD, True): PREREGISTRATION_ASSISTED,
+    (Channel.DESK, True): PREREGISTRATION_WALK_IN,
+    (Channel.DESK, False): PREREGISTRATION_WALK_IN,
 }
 
 

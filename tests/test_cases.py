@@ -152,7 +152,7 @@ def test_done_and_info_from_the_chief(app: Flask) -> None:
     assert any(
         b.startswith(f"Case {reference} (Payment not received or late) in Trapeang Thom") for b in to_chief
     )
-    assert any(b.startswith(f"Case {reference} marked resolved in the village") for b in to_chief)
+    assert any(b.startswith(f"Case {reference} marked resolved locally") for b in to_chief)
     assert to_citizen[-1].startswith(f"janela: your request {reference} was resolved:")
 
 

@@ -402,3 +402,14 @@ def test_the_same_form_sent_twice_is_one_move(desk_app: Flask) -> None:
             .where(Case.reference == reference, CaseEvent.action == "note")
         ).all()
     assert notes == ["ទូរស័ព្ទរួច"]
+
+
+def test_the_services_own_timeline_notes_read_in_the_officers_language(desk_app: Flask) -> None:
+    reference = complaint(desk_app)
+    client = signed_in(desk_app, COMMUNE_DESK)
+    page = f"/desk/cases/{reference}"
+    post(client, page, f"{page}/act", {"action": "note", "note": "called the agent"})
+    html = client.get(page).get_data(as_text=True)
+    assert 'lang="km"' in html
+    assert "បណ្តឹងតាម USSD" in html and "complaint by USSD" not in html
+    assert "called the agent" in html  # a person's note stays as written

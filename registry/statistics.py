@@ -14,19 +14,32 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry.audit import record_now
-from registry.db import utcnow
+from registry.db import UtcDateTime, utcnow
 from registry.errors import N_, NotFound
 from registry.models import Area, Case, CaseEvent, Enrolment, Household, Person, Programme
 from registry.scoping import Actor
@@ -42,8 +55,6 @@ PENDING = "pending"  # pre-registrations waiting, by whole days since filing (SN
 CLOSED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.REJECTED)
 OPEN_STATUSES = tuple(s for s in CaseStatus if s not in CLOSED_STATUSES)
 LEVEL_BELOW = {None: "province", "province": "district", "district": "commune", "commune": "village"}
-
-Key = tuple[int, str, str, str]  # village id, period, measure, key
 
 
 @dataclass(frozen=True)
@@ -68,93 +79,125 @@ def _month(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%Y-%m")
 
 
-def _days(start: datetime, end: datetime) -> int:
-    """Return the whole days elapsed from start to end."""
-    return max(0, int((end - start).total_seconds() // 86400))
+def _days_sql(session: Session, start: Any, end: Any) -> ColumnElement[str]:
+    """Return SQL naming the whole days from start to end, as text (a summary key)."""
+    if session.get_bind().dialect.name == "postgresql":
+        days: Any = func.floor(func.extract("epoch", end - start) / 86400)
+    else:
+        days = func.julianday(end) - func.julianday(start)
+    whole = cast(days, Integer)
+    return cast(case((whole < 0, 0), else_=whole), String)
 
 
-def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> dict[Key, int]:
-    """Count the registry per village, month and measure (the slow part: national tables, once)."""
-    counts: dict[Key, int] = defaultdict(int)
+def _put(session: Session, measure: str, query: Any) -> None:
+    """Insert a query's (village, period, key, count) rows as one measure's figures."""
+    grouped = query.subquery()
+    area, period, key, value = grouped.c
+    rows = select(area, period, literal(measure), key, value)
+    session.execute(insert(StatsFigure).from_select(["area_id", "period", "measure", "key", "value"], rows))
+
+
+def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
+    """Write every village's figures per month (the slow part: the national tables, once each).
+
+    The database groups and counts: nothing of the registry's size passes through Python.
+    """
     month = _month_sql(session, Household.created_at, zone)
-    for village, period, n in session.execute(
-        select(Household.village_id, month, func.count()).group_by(Household.village_id, month)
-    ):
-        counts[(village, period, HOUSEHOLDS, "")] += n
+    _put(
+        session,
+        HOUSEHOLDS,
+        select(Household.village_id, month, literal(""), func.count()).group_by(Household.village_id, month),
+    )
     month = _month_sql(session, Person.created_at, zone)
-    for village, period, n in session.execute(
-        select(Household.village_id, month, func.count())
+    _put(
+        session,
+        PERSONS,
+        select(Household.village_id, month, literal(""), func.count())
         .join(Household, Person.household_id == Household.id)
-        .group_by(Household.village_id, month)
-    ):
-        counts[(village, period, PERSONS, "")] += n
+        .group_by(Household.village_id, month),
+    )
     # An enrolment is a household's, or a person's whose household names the village.
     person_household = select(Person.household_id).where(Person.id == Enrolment.person_id).scalar_subquery()
-    household_id = func.coalesce(Enrolment.household_id, person_household)
     month = _month_sql(session, Enrolment.created_at, zone)
-    for village, period, code, n in session.execute(
+    _put(
+        session,
+        ENROLMENTS,
         select(Household.village_id, month, Programme.code, func.count())
         .select_from(Enrolment)
-        .join(Household, Household.id == household_id)
+        .join(Household, Household.id == func.coalesce(Enrolment.household_id, person_household))
         .join(Programme, Programme.id == Enrolment.programme_id)
         .where(Enrolment.status == "active")
-        .group_by(Household.village_id, month, Programme.code)
-    ):
-        counts[(village, period, ENROLMENTS, code)] += n
-    _count_cases(session, counts, zone, now)
-    return counts
-
-
-def _count_cases(session: Session, counts: dict[Key, int], zone: ZoneInfo, now: datetime) -> None:
-    """Add complaints (by the month they were filed) and pending pre-registrations to counts."""
-    escalations = (
-        select(CaseEvent.case_id, func.count().label("n"))
-        .where(CaseEvent.action == "escalated")
-        .group_by(CaseEvent.case_id)
-        .subquery()
+        .group_by(Household.village_id, month, Programme.code),
     )
-    complaints = session.execute(
-        select(
-            Case.village_id,
-            Case.category,
-            Case.status,
-            Case.created_at,
-            Case.closed_at,
-            Case.resolve_due_at,
-            func.coalesce(escalations.c.n, 0),
+    # Complaints and appeals count in the month they were filed, closed or not.
+    month = _month_sql(session, Case.created_at, zone)
+    complaint = Case.kind != "preregistration"
+    category = func.coalesce(Case.category, "other")
+    _put(
+        session,
+        COMPLAINTS,
+        select(Case.village_id, month, category, func.count())
+        .where(complaint)
+        .group_by(Case.village_id, month, category),
+    )
+    _put(
+        session,
+        ESCALATIONS,
+        select(Case.village_id, month, literal(""), func.count())
+        .join(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(complaint, CaseEvent.action == "escalated")
+        .group_by(Case.village_id, month),
+    )
+    closed = and_(complaint, Case.status.in_([str(s) for s in CLOSED_STATUSES]), Case.closed_at.is_not(None))
+    _put(
+        session,
+        CLOSED,
+        select(Case.village_id, month, literal(""), func.count())
+        .where(closed)
+        .group_by(Case.village_id, month),
+    )
+    # The deadline in force when it closed (escalation restarts it at the next level).
+    in_time = or_(Case.resolve_due_at.is_(None), Case.closed_at <= Case.resolve_due_at)
+    _put(
+        session,
+        IN_TIME,
+        select(Case.village_id, month, literal(""), func.count())
+        .where(closed, in_time)
+        .group_by(Case.village_id, month),
+    )
+    days = _days_sql(session, Case.created_at, Case.closed_at)
+    _put(
+        session,
+        DAYS,
+        select(Case.village_id, month, days, func.count())
+        .where(closed)
+        .group_by(Case.village_id, month, days),
+    )
+    # Pre-registrations waiting now, by their age in whole days.
+    age = _days_sql(session, Case.created_at, literal(now, UtcDateTime()))
+    waiting = and_(Case.kind == "preregistration", Case.status.in_([str(s) for s in OPEN_STATUSES]))
+    _put(
+        session,
+        PENDING,
+        select(Case.village_id, literal(SNAPSHOT), age, func.count())
+        .where(waiting)
+        .group_by(Case.village_id, age),
+    )
+
+
+def roll_up(session: Session) -> None:
+    """Add every area's figures to its parent's, a level at a time: village to province."""
+    for level in ("village", "commune", "district"):
+        total = func.sum(StatsFigure.value)
+        rows = (
+            select(Area.parent_id, StatsFigure.period, StatsFigure.measure, StatsFigure.key, total)
+            .join(Area, Area.id == StatsFigure.area_id)
+            .where(Area.level == level, Area.parent_id.is_not(None))
+            .group_by(Area.parent_id, StatsFigure.period, StatsFigure.measure, StatsFigure.key)
         )
-        .outerjoin(escalations, escalations.c.case_id == Case.id)
-        .where(Case.kind != "preregistration")
-    )
-    for village, category, status, created, closed, due, escalated in complaints:
-        period = _month(created, zone)
-        counts[(village, period, COMPLAINTS, category or "other")] += 1
-        if escalated:
-            counts[(village, period, ESCALATIONS, "")] += escalated
-        if status in CLOSED_STATUSES and closed is not None:
-            counts[(village, period, CLOSED, "")] += 1
-            counts[(village, period, DAYS, str(_days(created, closed)))] += 1
-            # The deadline in force when it closed (escalation restarts it at the next level).
-            if due is None or closed <= due:
-                counts[(village, period, IN_TIME, "")] += 1
-    pending = session.execute(
-        select(Case.village_id, Case.created_at).where(
-            Case.kind == "preregistration", Case.status.in_([str(s) for s in OPEN_STATUSES])
+        session.execute(
+            insert(StatsFigure).from_select(["area_id", "period", "measure", "key", "value"], rows)
         )
-    )
-    for village, created in pending:
-        counts[(village, SNAPSHOT, PENDING, str(_days(created, now)))] += 1
-
-
-def roll_up(counts: Mapping[Key, int], parents: Mapping[int, int | None]) -> dict[Key, int]:
-    """Add every village's figures to itself and each area above it (commune, district, province)."""
-    rolled: dict[Key, int] = defaultdict(int)
-    for (area, period, measure, key), value in counts.items():
-        current: int | None = area
-        while current is not None:
-            rolled[(current, period, measure, key)] += value
-            current = parents.get(current)
-    return rolled
 
 
 def _claim(db: Db) -> None:
@@ -185,24 +228,17 @@ def refresh_statistics(
         last = session.scalar(select(StatsRefresh.refreshed_at).where(StatsRefresh.name == REFRESH))
         if max_age is not None and last is not None and now - last < max_age:
             return RefreshReport(refreshed=False)
-        counts = count_villages(session, zone, now)
-        parents = dict(session.execute(select(Area.id, Area.parent_id)).all())
-        rolled = roll_up(counts, parents)
         session.execute(delete(StatsFigure))
-        rows = [
-            {"area_id": a, "period": p, "measure": m, "key": k, "value": v}
-            for (a, p, m, k), v in rolled.items()
-            if v
-        ]
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(StatsFigure), rows[start : start + 5000])
+        count_villages(session, zone, now)
+        roll_up(session)
+        figures = session.scalar(select(func.count()).select_from(StatsFigure)) or 0
         seconds = time.perf_counter() - started
         session.execute(
             update(StatsRefresh)
             .where(StatsRefresh.name == REFRESH)
-            .values(refreshed_at=now, duration_ms=int(seconds * 1000), figures=len(rows))
+            .values(refreshed_at=now, duration_ms=int(seconds * 1000), figures=figures)
         )
-    return RefreshReport(refreshed=True, figures=len(rows), seconds=seconds)
+    return RefreshReport(refreshed=True, figures=figures, seconds=seconds)
 
 
 # Reading

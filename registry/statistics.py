@@ -98,10 +98,8 @@ def _put(session: Session, measure: str, query: Any) -> None:
 
 
 def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
-    """Write every village's figures per month (the slow part: the national tables, once each).
-
-    The database groups and counts: nothing of the registry's size passes through Python.
-    """
+    """Write every village's figures per month, read from the national tables once each."""
+    # The database groups and counts: nothing of the registry's size passes through Python.
     month = _month_sql(session, Household.created_at, zone)
     _put(
         session,
@@ -405,11 +403,9 @@ def _figures_of(
 def read_coverage(
     db: Db, actor: Actor, area_code: str | None, period: str | None, language: str, fallback: str, nation: str
 ) -> Coverage:
-    """Return an area's figures and its children's (the nation's: its provinces), within scope.
-
-    No area code means the actor's own area (the nation for a national admin). An area outside
-    the actor's scope raises NotFound, as one that does not exist, and the attempt is recorded.
-    """
+    """Return an area's figures and its children's (the nation's: its provinces), within scope."""
+    # No code: the actor's own area (the nation for a national admin). An area outside the scope
+    # raises NotFound, as one that does not exist, and the attempt is recorded.
     chosen = _valid_period(period)
     with db() as session:
         area: Area | None = None

@@ -11,11 +11,13 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from desk.backoffice_stats import add_stats_pages
 from desk.i18n import install_jinja
 from desk.users import DeskUser, load_user
 from desk.views import blueprint
 
 csrf = CSRFProtect()
+add_stats_pages(blueprint)
 
 
 class _SessionOverHttps(SecureCookieSessionInterface):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
-from registry import models  # noqa: F401  (registers the tables on Base.metadata)
+from registry import models, summaries  # noqa: F401  (registers the tables on Base.metadata)
 from registry.db import Base
 
 config = context.config

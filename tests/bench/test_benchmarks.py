@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench import hop_load, outbox_load, redis_memory, registry_scale
+from bench import hop_load, outbox_load, redis_memory, registry_scale, stats_scale
 from bench.registry_data import BUSY_DESK, BUSY_OPEN, Size, build
 from registry.cases import OPEN, list_queue
 from registry.db import make_engine, make_sessionmaker
@@ -72,3 +72,27 @@ def test_the_memory_benchmark_measures_real_sessions_and_jobs() -> None:
     result = redis_memory.run(os.environ["DATABASE_URL"], sessions=500, sms=50, port=19321)
     assert 100 < result.per_session < 5000
     assert 100 < result.per_sms < 5000
+
+
+def test_the_statistics_benchmark_counts_the_generated_registry_right() -> None:
+    url = bench_database_url()
+    registry_scale.ensure_database(url)
+    engine = make_engine(url)
+    size = Size.at(0.0002)
+    build(engine, size, log=lambda _line: None)
+    stats_scale.spread_over_months(engine, 6)
+    engine.dispose()
+    result = stats_scale.measure(url, rounds=2)
+    national = result.national.area
+    assert (national.households, national.persons) == (size.households, size.persons)
+    assert len(result.national.children) == size.provinces
+    assert sum(c.households for c in result.national.children) == size.households
+    assert len(result.national.periods) == 6
+    db = make_sessionmaker(make_engine(url))
+    with db() as session:
+        complaints = session.scalar(select(func.count()).where(Case.kind == "complaint"))
+        pending = session.scalar(
+            select(func.count()).where(Case.kind == "preregistration", Case.status.in_(OPEN))
+        )
+    assert (national.complaints_total, national.pending) == (complaints, pending)
+    assert result.figures > 0 and all(len(samples) >= 2 for samples in result.reads.values())

@@ -335,6 +335,7 @@ def register(app: Flask) -> None:
     from commands.cases import cases_group
     from commands.inbound import inbound_group
     from commands.prune import prune_command
+    from commands.registry_io import registry_group
 
     staff_commands.register(staff_group)
     for command in (
@@ -351,5 +352,6 @@ def register(app: Flask) -> None:
         sweep_command,
         worker_command,
         prune_command,
+        registry_group,
     ):
         app.cli.add_command(command)

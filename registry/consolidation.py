@@ -64,6 +64,12 @@ FORM: tuple[tuple[str, str], ...] = (
 )
 COLUMN_LABELS = dict(FORM)
 SEXES = {"F": "F", "M": "M", "ស្រី": "F", "ប្រុស": "M"}
+# Whoever runs `flask registry export` on the server without --by: every area, audited as nobody.
+COMMAND_LINE = Actor(0, "national_admin", "command line", "", None)
+
+
+def _staff_id(actor: Actor) -> int | None:
+    return actor.id or None
 
 
 @dataclass(frozen=True)
@@ -163,9 +169,7 @@ def build_template(db: Db, label: Translate, actor: Actor | None = None, languag
     for index in range(len(FORM)):
         form.column_dimensions[chr(ord("A") + index)].width = 22
     # Dates as text, so that a laptop's regional setting cannot turn 04/12 into 12 April.
-    for column in ("E",):
-        for row in range(2, 2002):
-            form[f"{column}{row}"].number_format = "@"
+    form.column_dimensions["E"].number_format = "@"
     villages = book.create_sheet(label(N_("Villages"))[:31])
     villages.append([label(N_("Village code")), label(N_("Village"))])
     with db() as session:
@@ -242,12 +246,13 @@ def _whole(value: Any) -> int:
 
 def _parse(
     content: bytes, headers: dict[str, str], country: str, today: date
-) -> tuple[list[_Row], list[RowProblem], str]:
-    """Read every row of the form, check what can be checked without the registry, and hash the cells."""
+) -> tuple[list[_Row], list[RowProblem], str, list[tuple[int, str]]]:
+    """Read every row of the form, check what needs no registry, hash the cells; list each row's village."""
     # The hash is of the form's cells, not the file's bytes: a spreadsheet program saving the same
     # form again rewrites its timestamps, and that must still be the same file.
     digest = hashlib.sha256()
     rows: list[_Row] = []
+    places: list[tuple[int, str]] = []
     problems: list[RowProblem] = []
     positions: dict[str, int] = {}
     try:
@@ -263,7 +268,7 @@ def _parse(
                     problem = Problem(
                         N_("The columns are not those of the standard form: download the template.")
                     )
-                    return [], [RowProblem(1, "", problem)], file_hash(content)
+                    return [], [RowProblem(1, "", problem)], file_hash(content), []
                 continue
             cells = {key: values[i] if i < len(values) else None for key, i in positions.items()}
             if all(_cell_text(v) == "" for v in cells.values()):
@@ -271,13 +276,15 @@ def _parse(
             digest.update("\x1f".join(_cell_text(cells[key]) for key in COLUMN_LABELS).encode() + b"\x1e")
             if len(rows) + len({p.line for p in problems}) >= MAX_ROWS:
                 problem = Problem(N_("A file holds at most {count} rows: split it."), count=MAX_ROWS)
-                return [], [RowProblem(line, "", problem)], file_hash(content)
+                return [], [RowProblem(line, "", problem)], file_hash(content), []
+            if _cell_text(cells["village_code"]):
+                places.append((line, _cell_text(cells["village_code"])))
             row = _check_row(line, cells, country, today, problems)
             if row is not None:
                 rows.append(row)
     except InvalidData as exc:
         found = [RowProblem(0, "", p if isinstance(p, Problem) else Problem(str(p))) for p in exc.problems]
-        return [], found, file_hash(content)
+        return [], found, file_hash(content), []
     if not positions:
         return (
             [],
@@ -289,9 +296,10 @@ def _parse(
                 )
             ],
             file_hash(content),
+            [],
         )
     _check_households(rows, problems)
-    return rows, problems, digest.hexdigest()
+    return rows, problems, digest.hexdigest(), places
 
 
 def _check_row(
@@ -417,10 +425,14 @@ def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
 
 
 def _check_in_registry(
-    session: Session, actor: Actor, rows: list[_Row], problems: list[RowProblem]
+    session: Session,
+    actor: Actor,
+    rows: list[_Row],
+    places: list[tuple[int, str]],
+    problems: list[RowProblem],
 ) -> list[Duplicate]:
-    """Check every village against the registry and the actor's area; return the possible duplicates."""
-    codes = sorted({row.village_code for row in rows})
+    """Check every row's village against the registry and the actor's area; return possible duplicates."""
+    codes = sorted({code for _line, code in places})
     villages: dict[str, tuple[int, str]] = {}
     for chunk in _chunks(codes):
         for area_id, code, level in session.execute(
@@ -434,16 +446,17 @@ def _check_in_registry(
         if not actor.is_national:
             query = query.where(Area.id.in_(villages_in_scope(actor)))
         allowed |= set(session.scalars(query))
+    for line, code in places:
+        found = villages.get(code)
+        if found is None or found[1] != "village":
+            problem = Problem(N_("There is no village {code}."), code=code)
+            problems.append(RowProblem(line, "village_code", problem))
+        elif found[0] not in allowed:
+            problem = Problem(N_("Village {code} is not in your area."), code=code)
+            problems.append(RowProblem(line, "village_code", problem))
     for row in rows:
         found = villages.get(row.village_code)
-        if found is None or found[1] != "village":
-            problem = Problem(N_("There is no village {code}."), code=row.village_code)
-            problems.append(RowProblem(row.line, "village_code", problem))
-        elif found[0] not in allowed:
-            problem = Problem(N_("Village {code} is not in your area."), code=row.village_code)
-            problems.append(RowProblem(row.line, "village_code", problem))
-        else:
-            row.village_id = found[0]
+        row.village_id = found[0] if found else 0
     return _duplicates(session, rows, sorted(allowed))
 
 
@@ -499,10 +512,10 @@ def _previous(session: Session, digest: str) -> ImportView | None:
 def _check(
     session: Session, actor: Actor, content: bytes, headers: dict[str, str], country: str
 ) -> tuple[ImportReport, list[_Row]]:
-    rows, problems, digest = _parse(content, headers, country, utcnow().date())
+    rows, problems, digest, places = _parse(content, headers, country, utcnow().date())
     # Villages are checked even when other cells are bad: one pass shows everything.
     clean = not problems
-    duplicates = _check_in_registry(session, actor, rows, problems) if rows else []
+    duplicates = _check_in_registry(session, actor, rows, places, problems) if places else []
     if not clean:
         duplicates = []
     problems.sort(
@@ -943,7 +956,7 @@ def export_area(
         scope = areas_in_scope(session, actor)
         if area is None or (scope is not None and area.id not in scope):
             session.rollback()
-            record_now(db, "refused_read", actor.id, f"export:{area_code[:20]}", actor.area_id)
+            record_now(db, "refused_read", _staff_id(actor), f"export:{area_code[:20]}", actor.area_id)
             raise NotFound(f"area {area_code}")
         villages = _villages_of(session, area)
         counts: dict[str, int] = {}
@@ -976,7 +989,7 @@ def export_area(
         record(
             session,
             "export",
-            actor.id,
+            _staff_id(actor),
             f"export:{area.code}",
             area.id,
             f"{fmt} {period}: " + ", ".join(f"{k} {v}" for k, v in counts.items()),

@@ -997,3 +997,15 @@ def export_area(
     suffix = "" if fmt == "xlsx" else f"-{sheet}"
     name = f"janela-{area.code}{suffix}-{since or 'start'}-{until or utcnow().date()}.{fmt}"
     return Export(content, counts, name)
+
+
+def export_choices(db: Db, actor: Actor, language: str) -> list[tuple[str, str]]:
+    """Return (code, name) of the areas an export form offers: the actor's own and those just below."""
+    with db() as session:
+        if actor.is_national or actor.area_id is None:
+            areas = list(session.scalars(select(Area).where(Area.level == "province").order_by(Area.code)))
+        else:
+            own = session.get_one(Area, actor.area_id)
+            below = session.scalars(select(Area).where(Area.parent_id == own.id).order_by(Area.code))
+            areas = [own, *below]
+        return [(area.code, f"{area.code} {area.name(language)}") for area in areas]

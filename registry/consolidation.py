@@ -253,6 +253,7 @@ def _parse(
     digest = hashlib.sha256()
     rows: list[_Row] = []
     places: list[tuple[int, str]] = []
+    filled = 0
     problems: list[RowProblem] = []
     positions: dict[str, int] = {}
     try:
@@ -274,7 +275,8 @@ def _parse(
             if all(_cell_text(v) == "" for v in cells.values()):
                 continue
             digest.update("\x1f".join(_cell_text(cells[key]) for key in COLUMN_LABELS).encode() + b"\x1e")
-            if len(rows) + len({p.line for p in problems}) >= MAX_ROWS:
+            filled += 1
+            if filled > MAX_ROWS:
                 problem = Problem(N_("A file holds at most {count} rows: split it."), count=MAX_ROWS)
                 return [], [RowProblem(line, "", problem)], file_hash(content), []
             if _cell_text(cells["village_code"]):

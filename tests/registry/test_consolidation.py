@@ -310,3 +310,10 @@ def test_a_commune_exports_its_own_commune_only(app: Flask) -> None:
     with db(app)() as session:
         refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "refused_read")).all()
         assert {e.target for e in refused} >= {"export:171201", "export:1701", "export:17120101"}
+
+
+def test_a_file_too_long_is_refused_whole(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("registry.consolidation.MAX_ROWS", 3)
+    report = check_import(db(app), actor(app, DISTRICT), form(GOOD), HEADERS, "KH")
+    assert [(p.line, p.column) for p in report.problems] == [(5, "")]
+    assert "at most 3 rows" in report.problems[0].problem

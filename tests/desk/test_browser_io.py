@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ def test_upload_a_form_see_the_report_and_confirm(
     page.click("form[action$='/desk/io/check'] button")
     page.wait_for_selector("#duplicates")
     assert "Sok Srey Pov" in page.locator("#duplicates").inner_text()
+    shots = Path(os.environ.get("DESK_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=str(shots / "desk-io-report-km.png"), full_page=True)
     page.click("button[value=keep]")
     page.wait_for_selector(".flash.ok")
     with db(desk_app)() as session:

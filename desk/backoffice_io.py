@@ -8,9 +8,11 @@ twice, or two officers confirming the same file, imports it once (the registry's
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 from typing import Any
 
+import redis
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
@@ -35,6 +37,8 @@ from registry.scoping import Actor
 UPLOAD_LIMIT = 16 * 1024 * 1024  # a 20,000-row form is about 1 MB
 UPLOAD_TTL = 3600  # an hour to read the report and confirm
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNAVAILABLE = N_("Sorry, the service is not available right now. Please try again later.")
+log = logging.getLogger(__name__)
 
 
 def _janela() -> Any:
@@ -121,7 +125,13 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
         report = check_import(_janela().db, actor, content, _headers(), _janela().settings.country)
         upload_id = hashlib.sha256(content).hexdigest()
         if report.ok and report.already is None:
-            _janela().redis.set(_upload_key(actor, upload_id), content, ex=UPLOAD_TTL)
+            try:
+                _janela().redis.set(_upload_key(actor, upload_id), content, ex=UPLOAD_TTL)
+            except redis.RedisError:
+                # Without Redis the upload cannot wait for its confirmation; nothing was written.
+                log.warning("cannot keep an upload for its confirmation", exc_info=True)
+                flash(t(UNAVAILABLE), "error")
+                return redirect(url_for("desk.io"))
         problems = [(p.line, _column_text(p.column), _problem_text(p.problem)) for p in report.problems]
         return render_template(
             "desk/io_report.html", report=report, problems=problems, upload_id=upload_id, file_name=name[:200]
@@ -133,7 +143,12 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
         """Import the checked form; the same file confirmed twice is imported once."""
         actor = _actor()
         upload_id = request.form.get("upload", "")[:64]
-        content = _janela().redis.get(_upload_key(actor, upload_id)) if upload_id else None
+        try:
+            content = _janela().redis.get(_upload_key(actor, upload_id)) if upload_id else None
+        except redis.RedisError:
+            log.warning("cannot read an upload back", exc_info=True)
+            flash(t(UNAVAILABLE), "error")
+            return redirect(url_for("desk.io"))
         if actor.role not in IMPORTERS or content is None:
             flash(t("This upload is no longer kept: check the file again."), "error")
             return redirect(url_for("desk.io"))
@@ -154,7 +169,11 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
             return render_template(
                 "desk/io_report.html", report=outcome.report, problems=problems, upload_id="", file_name=""
             )
-        _janela().redis.delete(_upload_key(actor, upload_id))
+        try:
+            _janela().redis.delete(_upload_key(actor, upload_id))
+        except redis.RedisError:
+            # Harmless: the upload expires within the hour, and confirming it again finds it imported.
+            log.warning("cannot drop an imported upload", exc_info=True)
         return render_template("desk/io_done.html", done=outcome.imported, created=outcome.created)
 
     @blueprint.get("/io/export", endpoint="io_export")

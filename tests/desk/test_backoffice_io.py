@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from conversations.i18n import Translator
 from registry.models import Person, RegistryImport
 from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, db, signed_in, token
 from tests.registry.test_consolidation import GOOD, form
@@ -96,3 +98,19 @@ def test_an_upload_without_its_csrf_token_is_refused(desk_app: Flask) -> None:
         content_type="multipart/form-data",
     )
     assert refused.status_code == 400
+
+
+def test_without_redis_an_upload_is_not_kept_and_the_officer_is_told(desk_app: Flask, make_app: Any) -> None:
+    # A second app on the same database whose Redis is gone (nothing listens on port 1).
+    gone = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    client = signed_in(gone, DISTRICT)
+    before = persons(gone)
+    response = client.post(
+        "/desk/io/check",
+        data={"csrf_token": token(client, "/desk/io"), "file": (io.BytesIO(form(GOOD)), "f.xlsx")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    told = Translator("km")("Sorry, the service is not available right now. Please try again later.")
+    assert told in response.get_data(as_text=True)
+    assert persons(gone) == before

@@ -73,9 +73,20 @@ def _column_text(column: str) -> str:
     return t(COLUMN_LABELS[column]) if column in COLUMN_LABELS else ""
 
 
+# The audit log's words for what these pages record.
+AUDIT_ACTIONS = {
+    "import_check": N_("Checked a commune's form"),
+    "import": N_("Imported a commune's form"),
+    "export": N_("Exported an area"),
+}
+
+
 def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
     """Add the consolidation pages to the desk's blueprint and its navigation."""
+    from desk.views import AUDIT_ACTIONS as named
+
     add_nav_link("desk.io", N_("Consolidation"))
+    named.update(AUDIT_ACTIONS)
 
     @blueprint.before_app_request
     def _allow_upload() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from conversations.i18n import Translator
 from registry.models import Person, RegistryImport
-from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, db, signed_in, token
+from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, PROVINCE, db, signed_in, token
 from tests.registry.test_consolidation import GOOD, form
 
 _UPLOAD = re.compile(r'name="upload" value="([0-9a-f]+)"')
@@ -114,3 +114,10 @@ def test_without_redis_an_upload_is_not_kept_and_the_officer_is_told(desk_app: F
     told = Translator("km")("Sorry, the service is not available right now. Please try again later.")
     assert told in response.get_data(as_text=True)
     assert persons(gone) == before
+
+
+def test_an_export_is_named_in_the_audit_log(desk_app: Flask) -> None:
+    client = signed_in(desk_app, PROVINCE)
+    assert client.get("/desk/io/export?area=17&format=csv&sheet=households").status_code == 200
+    page = client.get("/desk/audit").get_data(as_text=True)
+    assert Translator("km")("Exported an area") in page and "export:17" in page

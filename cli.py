@@ -335,6 +335,7 @@ def register(app: Flask) -> None:
     from commands.cases import cases_group
     from commands.inbound import inbound_group
     from commands.prune import prune_command
+    from commands.registry_io import registry_group
     from commands.stats import stats_command
 
     staff_commands.register(staff_group)
@@ -353,5 +354,6 @@ def register(app: Flask) -> None:
         worker_command,
         prune_command,
         stats_command,
+        registry_group,
     ):
         app.cli.add_command(command)

@@ -11,13 +11,15 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from desk.backoffice_io import add_io_routes
 from desk.backoffice_stats import add_stats_pages
 from desk.i18n import install_jinja
 from desk.users import DeskUser, load_user
-from desk.views import blueprint
+from desk.views import add_nav_link, blueprint
 
 csrf = CSRFProtect()
 add_stats_pages(blueprint)
+add_io_routes(blueprint, add_nav_link)  # the back office's consolidation pages
 
 
 class _SessionOverHttps(SecureCookieSessionInterface):

@@ -444,3 +444,24 @@ class DataVersion(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegistryImport(Base):
+    """A commune's spreadsheet imported once: who, when, the file's hash and what it created."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The same file imported twice (or by two officers at once) is one import: the hash is unique.
+    file_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    rows: Mapped[int] = mapped_column(Integer)
+    households: Mapped[int] = mapped_column(Integer)
+    persons: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    # "line:new person id:matching person id" for each possible duplicate, for the desk to check.
+    duplicate_detail: Mapped[str | None] = mapped_column(Text)
+    first_person_id: Mapped[int | None] = mapped_column(Integer)
+    last_person_id: Mapped[int | None] = mapped_column(Integer)

@@ -106,15 +106,27 @@ def _district(session: Session, village_id: int) -> Area:
     return area
 
 
-def _new_sp_id(session: Session, district: Area) -> str:
-    """Return the next social-protection ID of a district: its code, a serial, a check digit."""
+def new_sp_ids(session: Session, district: Area, count: int) -> list[str]:
+    """Return the next count social-protection IDs of a district: its code, a serial, a check digit."""
     prefix = "".join(ch for ch in district.code if ch.isdigit())
     highest = session.scalar(
         select(func.max(Person.sp_id)).where(Person.sp_id.like(prefix + "_" * (SERIAL_DIGITS + 1)))
     )
-    serial = int(highest[len(prefix) : len(prefix) + SERIAL_DIGITS]) + 1 if highest else 1
-    body = f"{prefix}{serial:0{SERIAL_DIGITS}d}"
-    return body + check_digit(body)
+    first = int(highest[len(prefix) : len(prefix) + SERIAL_DIGITS]) + 1 if highest else 1
+    # Two writers drawing the same serials are told apart by the unique index on sp_id; the loser
+    # runs again (see _verify and the spreadsheet import).
+    bodies = [f"{prefix}{serial:0{SERIAL_DIGITS}d}" for serial in range(first, first + count)]
+    return [body + check_digit(body) for body in bodies]
+
+
+def district_of_village(session: Session, village_id: int) -> Area:
+    """Return the district a village lies in, whose code starts its people's IDs."""
+    return _district(session, village_id)
+
+
+def _new_sp_id(session: Session, district: Area) -> str:
+    """Return the next social-protection ID of a district."""
+    return new_sp_ids(session, district, 1)[0]
 
 
 class _Refused(Exception):

@@ -1,0 +1,1013 @@
+"""Consolidation: a commune's standard enrolment form imported once, and exports per area and period.
+
+The import follows the areas import: the whole file is checked first, every bad row is reported
+with its line, column and reason, and nothing is written when any row is bad. A file is imported
+once: its SHA-256 is unique in `imports`, so the same file sent twice, or by two officers at the
+same moment, creates its households once and the second is told when and by whom it was imported.
+People go into the registry as verification puts them there, with IDs drawn from the same issuer.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from registry.audit import record, record_now
+from registry.db import utcnow
+from registry.errors import N_, InvalidData, NotFound, Problem
+from registry.models import (
+    Area,
+    Case,
+    Enrolment,
+    Household,
+    HouseholdPhone,
+    Person,
+    PreRegistration,
+    Programme,
+    RegistryImport,
+    Staff,
+)
+from registry.names import clean_name, name_key
+from registry.phones import normalise_phone
+from registry.scoping import DESK_ROLES, Actor, areas_in_scope, villages_in_scope
+from registry.services import Db
+from registry.verification import district_of_village, new_sp_ids
+
+Translate = Callable[[str], str]
+# Who may import a commune's form: the district back office and the levels above it.
+IMPORTERS = ("district_officer", "province_officer", "national_admin")
+MAX_ROWS = 50_000
+MAX_HOUSEHOLD = 30
+# The standard enrolment form, one person a row; rows with the same household number are one household.
+FORM: tuple[tuple[str, str], ...] = (
+    ("household", N_("Household no.")),
+    ("village_code", N_("Village code")),
+    ("full_name", N_("Full name")),
+    ("sex", N_("Sex (F/M)")),
+    ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
+    ("birth_year", N_("Year of birth")),
+    ("household_size", N_("Household size")),
+    ("phone", N_("Phone")),
+    ("national_id", N_("National ID")),
+)
+COLUMN_LABELS = dict(FORM)
+SEXES = {"F": "F", "M": "M", "ស្រី": "F", "ប្រុស": "M"}
+# Whoever runs `flask registry export` on the server without --by: every area, audited as nobody.
+COMMAND_LINE = Actor(0, "national_admin", "command line", "", None)
+
+
+def _staff_id(actor: Actor) -> int | None:
+    return actor.id or None
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad cell: its line in the file, its column (a FORM key, empty for the whole row) and why."""
+
+    line: int
+    column: str
+    problem: Problem
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A row that may be someone the registry already has."""
+
+    line: int
+    full_name: str
+    person_id: int
+    sp_id: str | None
+    village_code: str
+
+
+@dataclass(frozen=True)
+class ImportView:
+    """An import as recorded."""
+
+    id: int
+    at: datetime
+    staff_name: str
+    file_name: str
+    file_hash: str
+    rows: int
+    households: int
+    persons: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What checking a file found; importable when it has no problems."""
+
+    file_hash: str
+    rows: int
+    households: int
+    problems: list[RowProblem] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    already: ImportView | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file can be imported."""
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """The report and, when imported (now or before), the import's record."""
+
+    report: ImportReport
+    imported: ImportView | None
+    created: bool
+
+
+@dataclass
+class _Row:
+    line: int
+    household: str
+    village_code: str
+    full_name: str
+    key: str
+    sex: str
+    birth_date: date | None
+    birth_year: int
+    household_size: int | None
+    phone: str | None
+    national_id: str | None
+    village_id: int = 0
+
+
+def file_hash(content: bytes) -> str:
+    """Return the SHA-256 of a file's bytes (what names a file that cannot be read as the form)."""
+    return hashlib.sha256(content).hexdigest()
+
+
+# The template
+
+
+def build_template(db: Db, label: Translate, actor: Actor | None = None, language: str = "en") -> bytes:
+    """Return the standard enrolment form as XLSX: headers in the reader's language, and the villages."""
+    book = Workbook()
+    form = book.active
+    assert form is not None
+    form.title = label(N_("Enrolment form"))[:31]
+    form.append([label(text) for _key, text in FORM])
+    for cell in form[1]:
+        cell.font = Font(bold=True)
+    for index in range(len(FORM)):
+        form.column_dimensions[chr(ord("A") + index)].width = 22
+    # Dates as text, so that a laptop's regional setting cannot turn 04/12 into 12 April.
+    form.column_dimensions["E"].number_format = "@"
+    villages = book.create_sheet(label(N_("Villages"))[:31])
+    villages.append([label(N_("Village code")), label(N_("Village"))])
+    with db() as session:
+        query = select(Area).where(Area.level == "village").order_by(Area.code)
+        if actor is not None and not actor.is_national:
+            query = query.where(Area.id.in_(villages_in_scope(actor)))
+        for area in session.scalars(query):
+            villages.append([area.code, area.name(language)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# Reading and checking
+
+
+def header_names(translators: Iterable[Translate]) -> dict[str, str]:
+    """Return every accepted header text (each language's label and the key) mapped to its column."""
+    names: dict[str, str] = {}
+    for translate in translators:
+        for key, text in FORM:
+            names[_fold(translate(text))] = key
+    for key, text in FORM:
+        names[_fold(text)] = key
+        names[_fold(key)] = key
+    return names
+
+
+def _fold(text: str) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_rows(content: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
+        raise InvalidData(
+            [Problem(N_("This file is not a spreadsheet of the standard form (.xlsx)."))]
+        ) from exc
+    sheet = book.worksheets[0]
+    for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        yield line, tuple(values)
+    book.close()
+
+
+def _parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _cell_text(value)
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def _whole(value: Any) -> int:
+    text = _cell_text(value)
+    if not text.isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+def _parse(
+    content: bytes, headers: dict[str, str], country: str, today: date
+) -> tuple[list[_Row], list[RowProblem], str, list[tuple[int, str]]]:
+    """Read every row of the form, check what needs no registry, hash the cells; list each row's village."""
+    # The hash is of the form's cells, not the file's bytes: a spreadsheet program saving the same
+    # form again rewrites its timestamps, and that must still be the same file.
+    digest = hashlib.sha256()
+    rows: list[_Row] = []
+    places: list[tuple[int, str]] = []
+    filled = 0
+    problems: list[RowProblem] = []
+    positions: dict[str, int] = {}
+    try:
+        lines = _read_rows(content)
+        for line, values in lines:
+            if line == 1:
+                positions = {
+                    headers[_fold(_cell_text(v))]: i
+                    for i, v in enumerate(values)
+                    if _fold(_cell_text(v)) in headers
+                }
+                if set(positions) != set(COLUMN_LABELS):
+                    problem = Problem(
+                        N_("The columns are not those of the standard form: download the template.")
+                    )
+                    return [], [RowProblem(1, "", problem)], file_hash(content), []
+                continue
+            cells = {key: values[i] if i < len(values) else None for key, i in positions.items()}
+            if all(_cell_text(v) == "" for v in cells.values()):
+                continue
+            digest.update("\x1f".join(_cell_text(cells[key]) for key in COLUMN_LABELS).encode() + b"\x1e")
+            filled += 1
+            if filled > MAX_ROWS:
+                problem = Problem(N_("A file holds at most {count} rows: split it."), count=MAX_ROWS)
+                return [], [RowProblem(line, "", problem)], file_hash(content), []
+            if _cell_text(cells["village_code"]):
+                places.append((line, _cell_text(cells["village_code"])))
+            row = _check_row(line, cells, country, today, problems)
+            if row is not None:
+                rows.append(row)
+    except InvalidData as exc:
+        found = [RowProblem(0, "", p if isinstance(p, Problem) else Problem(str(p))) for p in exc.problems]
+        return [], found, file_hash(content), []
+    if not positions:
+        return (
+            [],
+            [
+                RowProblem(
+                    1,
+                    "",
+                    Problem(N_("The columns are not those of the standard form: download the template.")),
+                )
+            ],
+            file_hash(content),
+            [],
+        )
+    _check_households(rows, problems)
+    return rows, problems, digest.hexdigest(), places
+
+
+def _check_row(
+    line: int, cells: dict[str, Any], country: str, today: date, problems: list[RowProblem]
+) -> _Row | None:
+    before = len(problems)
+
+    def bad(column: str, template: str, **values: str | int) -> None:
+        problems.append(RowProblem(line, column, Problem(template, **values)))
+
+    household = _cell_text(cells["household"])
+    if not household:
+        bad("household", N_("The household number is missing."))
+    village_code = _cell_text(cells["village_code"])
+    if not village_code:
+        bad("village_code", N_("The village code is missing."))
+    raw_name = _cell_text(cells["full_name"])
+    name = clean_name(raw_name) if raw_name else None
+    if not raw_name:
+        bad("full_name", N_("The name is missing."))
+    elif name is None:
+        bad("full_name", N_("This is not a person's name."))
+    sex = SEXES.get(_cell_text(cells["sex"]).upper()) or SEXES.get(_cell_text(cells["sex"]))
+    if sex is None:
+        bad("sex", N_("Sex must be F or M."))
+    birth_date: date | None = None
+    if _cell_text(cells["birth_date"]):
+        try:
+            birth_date = _parse_date(cells["birth_date"])
+        except ValueError:
+            bad("birth_date", N_("This is not a date: write DD/MM/YYYY."))
+        else:
+            if birth_date.year < today.year - 120 or birth_date > today:
+                bad("birth_date", N_("This date of birth is not possible."))
+    birth_year: int | None = None
+    if _cell_text(cells["birth_year"]):
+        try:
+            birth_year = _whole(cells["birth_year"])
+        except ValueError:
+            bad("birth_year", N_("The year of birth is not possible."))
+        else:
+            if not today.year - 120 <= birth_year <= today.year:
+                bad("birth_year", N_("The year of birth is not possible."))
+                birth_year = None
+            elif birth_date is not None and birth_date.year != birth_year:
+                bad("birth_year", N_("The year of birth is not the year of the date of birth."))
+    elif birth_date is None and not _cell_text(cells["birth_date"]):
+        bad("birth_date", N_("Give the date of birth, or at least the year."))
+    size: int | None = None
+    if _cell_text(cells["household_size"]):
+        try:
+            size = _whole(cells["household_size"])
+            if not 1 <= size <= MAX_HOUSEHOLD:
+                raise ValueError(size)
+        except ValueError:
+            bad(
+                "household_size",
+                N_("The household size must be a whole number from 1 to {most}."),
+                most=MAX_HOUSEHOLD,
+            )
+            size = None
+    phone: str | None = None
+    if _cell_text(cells["phone"]):
+        try:
+            phone = normalise_phone(_cell_text(cells["phone"]), country)
+        except InvalidData:
+            bad("phone", N_("This is not a phone number."))
+    national_id = _cell_text(cells["national_id"]) or None
+    if national_id is not None and len(national_id) > 40:
+        bad("national_id", N_("The national ID is too long."))
+    if len(problems) > before or name is None or sex is None:
+        return None
+    year = birth_year if birth_year is not None else birth_date.year if birth_date else 0
+    return _Row(
+        line, household, village_code, name, name_key(name), sex, birth_date, year, size, phone, national_id
+    )
+
+
+def _check_households(rows: list[_Row], problems: list[RowProblem]) -> None:
+    """Check what ties rows together: one village and one size per household, no person twice."""
+    first: dict[str, _Row] = {}
+    members: dict[str, int] = defaultdict(int)
+    seen: dict[tuple[str, str, int], int] = {}
+    for row in rows:
+        members[row.household] += 1
+        head = first.setdefault(row.household, row)
+        if head is not row:
+            if row.village_code != head.village_code:
+                problem = Problem(
+                    N_("Household {household} is in village {code} on line {line}."),
+                    household=row.household,
+                    code=head.village_code,
+                    line=head.line,
+                )
+                problems.append(RowProblem(row.line, "village_code", problem))
+            if head.household_size is None:
+                head.household_size = row.household_size
+            elif row.household_size is not None and row.household_size != head.household_size:
+                problem = Problem(N_("The household size differs from line {line}."), line=head.line)
+                problems.append(RowProblem(row.line, "household_size", problem))
+        same = (row.key, row.village_code, row.birth_year)
+        if same in seen:
+            problem = Problem(N_("The same person is on line {line}."), line=seen[same])
+            problems.append(RowProblem(row.line, "full_name", problem))
+        else:
+            seen[same] = row.line
+    for household, head in first.items():
+        if head.household_size is None:
+            problem = Problem(N_("The household size is missing."))
+            problems.append(RowProblem(head.line, "household_size", problem))
+        elif head.household_size < members[household]:
+            problem = Problem(
+                N_("Household {household} lists {count} people, more than its size."),
+                household=household,
+                count=members[household],
+            )
+            problems.append(RowProblem(head.line, "household_size", problem))
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _check_in_registry(
+    session: Session,
+    actor: Actor,
+    rows: list[_Row],
+    places: list[tuple[int, str]],
+    problems: list[RowProblem],
+) -> list[Duplicate]:
+    """Check every row's village against the registry and the actor's area; return possible duplicates."""
+    codes = sorted({code for _line, code in places})
+    villages: dict[str, tuple[int, str]] = {}
+    for chunk in _chunks(codes):
+        for area_id, code, level in session.execute(
+            select(Area.id, Area.code, Area.level).where(Area.code.in_(chunk))
+        ):
+            villages[code] = (area_id, level)
+    ids = [area_id for area_id, level in villages.values() if level == "village"]
+    allowed: set[int] = set()
+    for chunk in _chunks(ids):
+        query = select(Area.id).where(Area.id.in_(chunk))
+        if not actor.is_national:
+            query = query.where(Area.id.in_(villages_in_scope(actor)))
+        allowed |= set(session.scalars(query))
+    for line, code in places:
+        found = villages.get(code)
+        if found is None or found[1] != "village":
+            problem = Problem(N_("There is no village {code}."), code=code)
+            problems.append(RowProblem(line, "village_code", problem))
+        elif found[0] not in allowed:
+            problem = Problem(N_("Village {code} is not in your area."), code=code)
+            problems.append(RowProblem(line, "village_code", problem))
+    for row in rows:
+        found = villages.get(row.village_code)
+        row.village_id = found[0] if found else 0
+    return _duplicates(session, rows, sorted(allowed))
+
+
+def _duplicates(session: Session, rows: list[_Row], village_ids: list[int]) -> list[Duplicate]:
+    """Find registry people of the same name, year and village, or of the same national ID."""
+    by_name: dict[tuple[str, int, int], tuple[int, str | None]] = {}
+    keys = sorted({row.key for row in rows})
+    for villages in _chunks(village_ids):
+        for names in _chunks(keys):
+            query = (
+                select(Person.id, Person.sp_id, Person.name_key, Person.birth_year, Household.village_id)
+                .join(Household, Household.id == Person.household_id)
+                .where(Household.village_id.in_(villages), Person.name_key.in_(names))
+            )
+            for person_id, sp_id, key, year, village_id in session.execute(query):
+                by_name.setdefault((key, year, village_id), (person_id, sp_id))
+    by_national: dict[str, tuple[int, str | None]] = {}
+    national_ids = sorted({row.national_id for row in rows if row.national_id})
+    for chunk in _chunks(national_ids):
+        same_id = select(Person.id, Person.sp_id, Person.national_id).where(Person.national_id.in_(chunk))
+        for person_id, sp_id, national_id in session.execute(same_id):
+            by_national.setdefault(national_id or "", (person_id, sp_id))
+    found: list[Duplicate] = []
+    for row in rows:
+        match = by_name.get((row.key, row.birth_year, row.village_id)) or (
+            by_national.get(row.national_id) if row.national_id else None
+        )
+        if match is not None:
+            found.append(Duplicate(row.line, row.full_name, match[0], match[1], row.village_code))
+    return found
+
+
+def _import_view(session: Session, done: RegistryImport) -> ImportView:
+    staff = session.get(Staff, done.staff_id)
+    return ImportView(
+        done.id,
+        done.at,
+        staff.name if staff else "",
+        done.file_name,
+        done.file_hash,
+        done.rows,
+        done.households,
+        done.persons,
+        done.duplicates,
+    )
+
+
+def _previous(session: Session, digest: str) -> ImportView | None:
+    done = session.scalar(select(RegistryImport).where(RegistryImport.file_hash == digest))
+    return _import_view(session, done) if done else None
+
+
+def _check(
+    session: Session, actor: Actor, content: bytes, headers: dict[str, str], country: str
+) -> tuple[ImportReport, list[_Row]]:
+    rows, problems, digest, places = _parse(content, headers, country, utcnow().date())
+    # Villages are checked even when other cells are bad: one pass shows everything.
+    clean = not problems
+    duplicates = _check_in_registry(session, actor, rows, places, problems) if places else []
+    if not clean:
+        duplicates = []
+    problems.sort(
+        key=lambda p: (p.line, list(COLUMN_LABELS).index(p.column) if p.column in COLUMN_LABELS else -1)
+    )
+    report = ImportReport(
+        digest,
+        len(rows),
+        len({row.household for row in rows}),
+        problems,
+        duplicates,
+        _previous(session, digest),
+    )
+    return report, rows
+
+
+def _refuse_importer(actor: Actor) -> None:
+    if actor.role not in IMPORTERS:
+        raise NotFound("import")
+
+
+def check_import(db: Db, actor: Actor, content: bytes, headers: dict[str, str], country: str) -> ImportReport:
+    """Check a whole form file against the registry, writing nothing but the audit entry."""
+    _refuse_importer(actor)
+    with db.begin() as session:
+        report, _rows = _check(session, actor, content, headers, country)
+        # The report names people the registry holds (the possible duplicates): the read is audited.
+        shown = ",".join(str(d.person_id) for d in report.duplicates[:200])
+        record(
+            session,
+            "import_check",
+            actor.id,
+            f"file:{report.file_hash[:16]}",
+            actor.area_id,
+            f"{report.rows} rows, {len(report.problems)} problems, "
+            f"{len(report.duplicates)} possible duplicates" + (f": persons {shown}" if shown else ""),
+        )
+        return report
+
+
+def import_form(
+    db: Db,
+    actor: Actor,
+    content: bytes,
+    file_name: str,
+    headers: dict[str, str],
+    country: str,
+    skip_duplicates: bool = False,
+) -> ImportOutcome:
+    """Import a checked form in one transaction: everything, or nothing when any row is bad; once per file."""
+    _refuse_importer(actor)
+    digest = ""
+    for attempt in range(5):
+        try:
+            with db.begin() as session:
+                report, rows = _check(session, actor, content, headers, country)
+                digest = report.file_hash
+                if report.already is not None or not report.ok:
+                    return ImportOutcome(report, report.already, False)
+                done = _write(session, actor, file_name, report, rows, skip_duplicates)
+                return ImportOutcome(report, _import_view(session, done), True)
+        except IntegrityError:
+            # The same file imported by someone else meanwhile (the unique hash), or IDs drawn by a
+            # verification in the same district (the unique sp_id): look again, and run again.
+            with db() as session:
+                previous = _previous(session, digest)
+            if previous is not None:
+                report = ImportReport(
+                    previous.file_hash, previous.rows, previous.households, already=previous
+                )
+                return ImportOutcome(report, previous, False)
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    file_name: str,
+    report: ImportReport,
+    rows: list[_Row],
+    skip_duplicates: bool,
+) -> RegistryImport:
+    duplicate_lines = {d.line: d for d in report.duplicates}
+    done = RegistryImport(
+        file_hash=report.file_hash,
+        file_name=file_name[:200] or "form.xlsx",
+        staff_id=actor.id,
+        at=utcnow(),
+        rows=report.rows,
+        households=0,
+        persons=0,
+        duplicates=len(report.duplicates),
+    )
+    session.add(done)
+    # The hash is claimed first: a second import of this file waits here, then fails, and is told.
+    session.flush()
+    kept = [row for row in rows if not (skip_duplicates and row.line in duplicate_lines)]
+    households: dict[str, Household] = {}
+    people: list[tuple[_Row, Person]] = []
+    for row in kept:
+        household = households.get(row.household)
+        if household is None:
+            household = Household(village_id=row.village_id, size=row.household_size)
+            households[row.household] = household
+        if row.phone and row.phone not in {p.phone for p in household.phones}:
+            household.phones.append(HouseholdPhone(phone=row.phone))
+        person = Person(
+            household=household,
+            full_name=row.full_name,
+            name_key=row.key,
+            sex=row.sex,
+            birth_date=row.birth_date,
+            birth_year=row.birth_year,
+            national_id=row.national_id,
+            phone=row.phone,
+        )
+        people.append((row, person))
+    session.add_all(households.values())
+    _issue_ids(session, people)
+    session.add_all(person for _row, person in people)
+    session.flush()
+    done.households = len(households)
+    done.persons = len(people)
+    ids = [person.id for _row, person in people]
+    done.first_person_id = min(ids) if ids else None
+    done.last_person_id = max(ids) if ids else None
+    new_ids = {row.line: person.id for row, person in people}
+    done.duplicate_detail = (
+        "\n".join(f"{d.line}:{new_ids.get(d.line, '-')}:{d.person_id}" for d in report.duplicates) or None
+    )
+    record(
+        session,
+        "import",
+        actor.id,
+        f"import:{done.id}",
+        actor.area_id,
+        f"{file_name[:80]} sha256 {report.file_hash}: {done.households} households, {done.persons} persons, "
+        f"{done.duplicates} possible duplicates" + (" (left out)" if skip_duplicates else ""),
+    )
+    return done
+
+
+def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> None:
+    """Give every person the next IDs of their district, drawn in one go per district."""
+    district_of: dict[int, Area] = {}
+    by_district: dict[int, list[Person]] = defaultdict(list)
+    for row, person in people:
+        if row.village_id not in district_of:
+            district_of[row.village_id] = district_of_village(session, row.village_id)
+        by_district[district_of[row.village_id].id].append(person)
+    districts = {area.id: area for area in district_of.values()}
+    for district_id, members in by_district.items():
+        for person, sp_id in zip(
+            members, new_sp_ids(session, districts[district_id], len(members)), strict=True
+        ):
+            person.sp_id = sp_id
+
+
+def list_imports(db: Db, actor: Actor, limit: int = 20) -> list[ImportView]:
+    """Return the latest imports the actor's level made (their own and their area's staff)."""
+    _refuse_importer(actor)
+    with db() as session:
+        query = select(RegistryImport).order_by(RegistryImport.id.desc()).limit(limit)
+        if not actor.is_national:
+            areas = areas_in_scope(session, actor) or set()
+            query = query.join(Staff, Staff.id == RegistryImport.staff_id).where(Staff.area_id.in_(areas))
+        return [_import_view(session, done) for done in session.scalars(query)]
+
+
+# Exports
+
+SHEETS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "households": (
+        N_("Households"),
+        (
+            ("household", N_("Household no.")),
+            ("village_code", N_("Village code")),
+            ("village", N_("Village")),
+            ("household_size", N_("Household size")),
+            ("members", N_("Members")),
+            ("phones", N_("Phone")),
+            ("created", N_("Registered on")),
+        ),
+    ),
+    "persons": (
+        N_("Persons"),
+        (
+            ("sp_id", N_("Social-protection ID")),
+            ("household", N_("Household no.")),
+            ("village_code", N_("Village code")),
+            ("village", N_("Village")),
+            ("full_name", N_("Full name")),
+            ("sex", N_("Sex (F/M)")),
+            ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
+            ("birth_year", N_("Year of birth")),
+            ("phone", N_("Phone")),
+            ("national_id", N_("National ID")),
+            ("created", N_("Registered on")),
+        ),
+    ),
+    "preregistrations": (
+        N_("Pre-registrations"),
+        (
+            ("reference", N_("Reference")),
+            ("village_code", N_("Village code")),
+            ("village", N_("Village")),
+            ("full_name", N_("Full name")),
+            ("sex", N_("Sex (F/M)")),
+            ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
+            ("birth_year", N_("Year of birth")),
+            ("household_size", N_("Household size")),
+            ("phone", N_("Phone")),
+            ("channel", N_("Channel")),
+            ("status", N_("Status")),
+            ("created", N_("Registered on")),
+        ),
+    ),
+    "enrolments": (
+        N_("Enrolments"),
+        (
+            ("sp_id", N_("Social-protection ID")),
+            ("full_name", N_("Full name")),
+            ("village_code", N_("Village code")),
+            ("village", N_("Village")),
+            ("programme", N_("Programme")),
+            ("status", N_("Status")),
+            ("started_on", N_("Started on")),
+        ),
+    ),
+    "cases": (
+        N_("Cases"),
+        (
+            ("reference", N_("Reference")),
+            ("kind", N_("Kind")),
+            ("category", N_("Category")),
+            ("status", N_("Status")),
+            ("village_code", N_("Village code")),
+            ("village", N_("Village")),
+            ("created", N_("Registered on")),
+            ("acknowledged", N_("Acknowledged")),
+            ("closed", N_("Closed")),
+            ("escalated", N_("Escalated")),
+            ("possible_duplicate", N_("Possible duplicate")),
+        ),
+    ),
+}
+FORMATS = ("xlsx", "csv")
+
+
+@dataclass(frozen=True)
+class Export:
+    """An export's file and how many rows each sheet holds."""
+
+    content: bytes
+    counts: dict[str, int]
+    file_name: str
+
+
+def _villages_of(session: Session, area: Area) -> dict[int, tuple[str, Area]]:
+    """Return the villages at or under an area, by id."""
+    village = aliased(Area)
+    query = select(village).where(village.level == "village")
+    if area.level == "village":
+        query = query.where(village.id == area.id)
+    elif area.level == "commune":
+        query = query.where(village.parent_id == area.id)
+    else:
+        commune = aliased(Area)
+        query = query.join(commune, village.parent_id == commune.id)
+        if area.level == "district":
+            query = query.where(commune.parent_id == area.id)
+        else:
+            district = aliased(Area)
+            query = query.join(district, commune.parent_id == district.id).where(
+                district.parent_id == area.id
+            )
+    return {v.id: (v.code, v) for v in session.scalars(query)}
+
+
+def _moment(day: date | None, zone: tzinfo) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC) if day else None
+
+
+def _local_date(value: datetime | None, zone: tzinfo) -> str:
+    return value.astimezone(zone).strftime("%d/%m/%Y") if value else ""
+
+
+def _sheet_rows(
+    session: Session,
+    sheet: str,
+    villages: dict[int, tuple[str, Area]],
+    start: datetime | None,
+    end: datetime | None,
+    language: str,
+    zone: tzinfo,
+) -> Iterator[list[Any]]:
+    """Yield the rows of one sheet, a thousand read at a time."""
+    ids = list(villages)
+    names = {vid: (code, area.name(language)) for vid, (code, area) in villages.items()}
+
+    def period(query: Any, column: Any) -> Any:
+        if start is not None:
+            query = query.where(column >= start)
+        if end is not None:
+            query = query.where(column < end)
+        return query
+
+    for chunk in _chunks(ids, 900):
+        if sheet == "households":
+            members = (
+                select(func.count(Person.id)).where(Person.household_id == Household.id).scalar_subquery()
+            )
+            query = period(
+                select(Household, members).where(Household.village_id.in_(chunk)), Household.created_at
+            )
+            for household, count in session.execute(
+                query.order_by(Household.id).execution_options(yield_per=1000)
+            ):
+                code, name = names[household.village_id]
+                phones = " ".join(p.phone for p in household.phones)
+                yield [
+                    household.id,
+                    code,
+                    name,
+                    household.size,
+                    count,
+                    phones,
+                    _local_date(household.created_at, zone),
+                ]
+        elif sheet == "persons":
+            query = period(
+                select(Person, Household.village_id)
+                .join(Household, Household.id == Person.household_id)
+                .where(Household.village_id.in_(chunk)),
+                Person.created_at,
+            )
+            for person, village_id in session.execute(
+                query.order_by(Person.id).execution_options(yield_per=1000)
+            ):
+                code, name = names[village_id]
+                yield [
+                    person.sp_id,
+                    person.household_id,
+                    code,
+                    name,
+                    person.full_name,
+                    person.sex,
+                    person.birth_date.strftime("%d/%m/%Y") if person.birth_date else "",
+                    person.birth_year,
+                    person.phone or "",
+                    person.national_id or "",
+                    _local_date(person.created_at, zone),
+                ]
+        elif sheet == "preregistrations":
+            query = period(
+                select(PreRegistration, Case.reference, Case.status)
+                .outerjoin(Case, Case.preregistration_id == PreRegistration.id)
+                .where(PreRegistration.village_id.in_(chunk)),
+                PreRegistration.created_at,
+            )
+            for prereg, reference, status in session.execute(
+                query.order_by(PreRegistration.id).execution_options(yield_per=1000)
+            ):
+                code, name = names[prereg.village_id]
+                yield [
+                    reference or "",
+                    code,
+                    name,
+                    prereg.full_name,
+                    prereg.sex,
+                    prereg.birth_date.strftime("%d/%m/%Y") if prereg.birth_date else "",
+                    prereg.birth_year,
+                    prereg.household_size,
+                    prereg.phone or "",
+                    prereg.channel,
+                    status or "",
+                    _local_date(prereg.created_at, zone),
+                ]
+        elif sheet == "enrolments":
+            query = period(
+                select(Enrolment, Person.sp_id, Person.full_name, Household.village_id, Programme.code)
+                .join(Person, Person.id == Enrolment.person_id)
+                .join(Household, Household.id == Person.household_id)
+                .join(Programme, Programme.id == Enrolment.programme_id)
+                .where(Household.village_id.in_(chunk)),
+                Enrolment.created_at,
+            )
+            for enrolment, sp_id, full_name, village_id, programme in session.execute(
+                query.order_by(Enrolment.id).execution_options(yield_per=1000)
+            ):
+                code, name = names[village_id]
+                started = enrolment.started_on.strftime("%d/%m/%Y") if enrolment.started_on else ""
+                yield [sp_id, full_name, code, name, programme, enrolment.status, started]
+        elif sheet == "cases":
+            query = period(select(Case).where(Case.village_id.in_(chunk)), Case.created_at)
+            for case in session.scalars(query.order_by(Case.id).execution_options(yield_per=1000)):
+                code, name = names[case.village_id]
+                yield [
+                    case.reference,
+                    case.kind,
+                    case.category or "",
+                    case.status,
+                    code,
+                    name,
+                    _local_date(case.created_at, zone),
+                    _local_date(case.acknowledged_at, zone),
+                    _local_date(case.closed_at, zone),
+                    _local_date(case.escalated_at, zone),
+                    "1" if case.possible_duplicate else "",
+                ]
+
+
+def export_area(
+    db: Db,
+    actor: Actor,
+    area_code: str,
+    label: Translate,
+    language: str,
+    fmt: str = "xlsx",
+    since: date | None = None,
+    until: date | None = None,
+    sheet: str = "persons",
+    zone: tzinfo = UTC,
+) -> Export:
+    """Export an area's registry for a period (by the day each row was made, both days included); audited."""
+    if fmt not in FORMATS or sheet not in SHEETS:
+        raise InvalidData([Problem(N_("Choose a format and a table to export."))])
+    if since and until and until < since:
+        raise InvalidData([Problem(N_("The period ends before it starts."))])
+    if actor.role not in DESK_ROLES:
+        raise NotFound("export")
+    start = _moment(since, zone)
+    end = _moment(until + timedelta(days=1), zone) if until else None
+    with db.begin() as session:
+        area = session.scalar(select(Area).where(Area.code == area_code.strip()))
+        scope = areas_in_scope(session, actor)
+        if area is None or (scope is not None and area.id not in scope):
+            session.rollback()
+            record_now(db, "refused_read", _staff_id(actor), f"export:{area_code[:20]}", actor.area_id)
+            raise NotFound(f"area {area_code}")
+        villages = _villages_of(session, area)
+        counts: dict[str, int] = {}
+        wanted = list(SHEETS) if fmt == "xlsx" else [sheet]
+        if fmt == "xlsx":
+            book = Workbook(write_only=True)
+            for key in wanted:
+                title, columns = SHEETS[key]
+                out_sheet = book.create_sheet(label(title)[:31])
+                out_sheet.append([label(text) for _k, text in columns])
+                counts[key] = 0
+                for values in _sheet_rows(session, key, villages, start, end, language, zone):
+                    out_sheet.append(values)
+                    counts[key] += 1
+            buffer = io.BytesIO()
+            book.save(buffer)
+            content = buffer.getvalue()
+        else:
+            text = io.StringIO()
+            writer = csv.writer(text)
+            title, columns = SHEETS[sheet]
+            writer.writerow([label(t) for _k, t in columns])
+            counts[sheet] = 0
+            for values in _sheet_rows(session, sheet, villages, start, end, language, zone):
+                writer.writerow(values)
+                counts[sheet] += 1
+            # With a byte-order mark a spreadsheet program reads the Khmer as UTF-8.
+            content = text.getvalue().encode("utf-8-sig")
+        period = f"{since or ''}..{until or ''}"
+        record(
+            session,
+            "export",
+            _staff_id(actor),
+            f"export:{area.code}",
+            area.id,
+            f"{fmt} {period}: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+        )
+    suffix = "" if fmt == "xlsx" else f"-{sheet}"
+    name = f"janela-{area.code}{suffix}-{since or 'start'}-{until or utcnow().date()}.{fmt}"
+    return Export(content, counts, name)
+
+
+def export_choices(db: Db, actor: Actor, language: str) -> list[tuple[str, str]]:
+    """Return (code, name) of the areas an export form offers: the actor's own and those just below."""
+    with db() as session:
+        if actor.is_national or actor.area_id is None:
+            areas = list(session.scalars(select(Area).where(Area.level == "province").order_by(Area.code)))
+        else:
+            own = session.get_one(Area, actor.area_id)
+            below = session.scalars(select(Area).where(Area.parent_id == own.id).order_by(Area.code))
+            areas = [own, *below]
+        return [(area.code, f"{area.code} {area.name(language)}") for area in areas]

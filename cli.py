@@ -332,6 +332,7 @@ def worker_command(burst: bool) -> None:
 def register(app: Flask) -> None:
     """Attach every command group to app."""
     from commands import staff as staff_commands
+    from commands.cards import cards_group
     from commands.cases import cases_group
     from commands.inbound import inbound_group
     from commands.prune import prune_command
@@ -343,6 +344,7 @@ def register(app: Flask) -> None:
         areas_group,
         staff_group,
         cases_group,
+        cards_group,
         demo_group,
         ussd_group,
         sms_group,

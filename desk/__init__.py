@@ -11,11 +11,14 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from desk.backoffice_cards import add_card_pages
 from desk.i18n import install_jinja
 from desk.users import DeskUser, load_user
 from desk.views import blueprint
 
 csrf = CSRFProtect()
+# The back office's pages join the blueprint once, when the desk is first imported.
+add_card_pages(blueprint)
 
 
 class _SessionOverHttps(SecureCookieSessionInterface):

@@ -332,6 +332,7 @@ def worker_command(burst: bool) -> None:
 def register(app: Flask) -> None:
     """Attach every command group to app."""
     from commands import staff as staff_commands
+    from commands.announce import announce_command
     from commands.cards import cards_group
     from commands.cases import cases_group
     from commands.inbound import inbound_group
@@ -345,6 +346,7 @@ def register(app: Flask) -> None:
         staff_group,
         cases_group,
         cards_group,
+        announce_command,
         demo_group,
         ussd_group,
         sms_group,

@@ -11,6 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from desk.backoffice_announce import add_announce_pages
 from desk.backoffice_cards import add_card_pages
 from desk.i18n import install_jinja
 from desk.users import DeskUser, load_user
@@ -19,6 +20,7 @@ from desk.views import blueprint
 csrf = CSRFProtect()
 # The back office's pages join the blueprint once, when the desk is first imported.
 add_card_pages(blueprint)
+add_announce_pages(blueprint)
 
 
 class _SessionOverHttps(SecureCookieSessionInterface):

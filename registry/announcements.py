@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phonetext.encoding import measure_sms
+from registry.audit import record
 from registry.db import utcnow
 from registry.errors import InvalidData, NotFound
 from registry.models import (
@@ -155,6 +156,14 @@ def send_announcement(
                     message.next_attempt_at = at
                     segments += message.segments
             announcement.segments = segments
+            record(
+                session,
+                "announce",
+                actor.id,
+                f"announcement:{announcement.id}",
+                area.id,
+                f"{draft.audience}; {len(recipients)} recipients; {opted_out} opted out",
+            )
             return Sent(announcement.id, len(recipients), True)
     except IntegrityError:
         # The same form sent at the same moment: the other request's announcement is the one.

@@ -72,13 +72,14 @@ def test_an_announcement_to_1000_phones_reaches_the_fake_at_once_each_and_skips_
     started = time.monotonic()
     announcement = _send(at_app, draft, "form:big")
     _send(at_app, draft, "form:big")  # a double click
+    written = time.monotonic() - started
     run_jobs(at_app)
     elapsed = time.monotonic() - started
     received = [r["to"] for r in fake_at.received if r["accepted"]]  # type: ignore[attr-defined]
     assert len(received) == len(set(received)) == 975
     assert not set(received) & set(phones[:25])
     # The time is reported, not asserted: it measures this shared machine as much as the code.
-    print(f"1000 phones written, sent once each through the fake AT in {elapsed:.1f} s")
+    print(f"1000 phones: written in {written:.1f} s, all handed to the fake AT after {elapsed:.1f} s")
     janela = at_app.extensions["janela"]
     actor = find_desk_staff(janela.db, DISTRICT)
     assert actor is not None

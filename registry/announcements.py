@@ -10,7 +10,7 @@ over time (`next_attempt_at`) at the configured rate, and the workers send each 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +24,7 @@ from registry.db import utcnow
 from registry.errors import InvalidData, NotFound
 from registry.models import (
     Announcement,
+    AnnouncementReply,
     Area,
     Contact,
     Enrolment,
@@ -307,3 +308,74 @@ def _text_for(texts: dict[str, str], language: str, default_language: str) -> st
 
 def _segments(text: str, language: str, policy: SmsPolicy) -> int:
     return sum(measure_sms(part).segments for part in policy.parts(text, language))
+
+
+# A chief's SMS that is no command is taken as an answer to the latest announcement they got
+# within this many days; older announcements are not answered by chance.
+REPLY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ChiefReply:
+    """A chief's answer as the officer's SMS shows it."""
+
+    chief: str
+    village: str
+    officer: str
+    officer_language: str
+    text: str
+
+
+def forward_chief_reply_in(
+    session: Session,
+    sender: str,
+    text: str,
+    request_key: str,
+    compose: Callable[[ChiefReply], str],
+    policy: SmsPolicy,
+    default_language: str,
+) -> ChiefReply | None:
+    """Keep a chief's answer to their latest announcement and SMS it to its officer; None if none.
+
+    Inside the inbound SMS's transaction: the reply and its forward are written once per inbound
+    message (its key), however often the message is processed.
+    """
+    chief = session.scalar(
+        select(Staff).where(Staff.phone == sender, Staff.role == "village_chief", Staff.active.is_(True))
+    )
+    if chief is None:
+        return None
+    since = utcnow() - timedelta(days=REPLY_DAYS)
+    announcement = session.scalar(
+        select(Announcement)
+        .join(OutboxMessage, OutboxMessage.announcement_id == Announcement.id)
+        .where(OutboxMessage.recipient == sender, Announcement.created_at >= since)
+        .order_by(Announcement.id.desc())
+        .limit(1)
+    )
+    if announcement is None:
+        return None
+    officer = session.get_one(Staff, announcement.sent_by_id)
+    contact = session.scalar(select(Contact.language).where(Contact.phone == officer.phone))
+    language = contact if contact in LANGUAGES else default_language
+    village = session.get(Area, chief.area_id) if chief.area_id else None
+    reply = ChiefReply(
+        chief.name, village.name(language) if village else "", officer.name, language, text[:300]
+    )
+    found = session.scalar(select(AnnouncementReply.id).where(AnnouncementReply.request_key == request_key))
+    if found is None:
+        session.add(
+            AnnouncementReply(
+                announcement_id=announcement.id, staff_id=chief.id, text=reply.text, request_key=request_key
+            )
+        )
+        add_sms(
+            session,
+            officer.phone,
+            language,
+            compose(reply),
+            "announcement_reply",
+            policy,
+            f"{request_key}:fwd",
+        )
+    return reply

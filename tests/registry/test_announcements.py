@@ -15,6 +15,7 @@ from registry.models import Area, Contact, Household, HouseholdPhone, OutboxMess
 from registry.outbox import record_delivery
 from registry.staff_auth import find_desk_staff
 from tests.jobs import run_jobs
+from tests.workers.test_inbound import bodies, text_in
 
 DISTRICT = "+85512800001"  # Hout Sarin, district officer of Angkor Chum (1701)
 KM = "ថ្ងៃបើកប្រាក់ ថ្ងៃទី ១៥ នៅសាលាឃុំ។"
@@ -156,3 +157,17 @@ def test_the_command_shows_the_cost_and_sends_only_with_yes_and_once(app: Flask)
         args=["announce", "--area", "1712", "--to", "chiefs", "--text-km", KM, "--by", DISTRICT]
     )
     assert refused.exit_code != 0 and "not an area of" in refused.output
+
+
+def test_a_chief_s_reply_reaches_the_officer_once(app: Flask) -> None:
+    chief = "+85512600001"  # chief of Trapeang Thom
+    _send(app, Draft("1701", "chiefs", {"km": KM}), "form:reply")
+    text_in(app, chief, "Noted: we gather at the pagoda at 8")
+    run_jobs(app)
+    to_officer = bodies(app, DISTRICT, "announcement_reply")
+    assert len(to_officer) == 1 and "we gather at the pagoda at 8" in to_officer[0]
+    assert any("សូមអរគុណ" in body or "Hout Sarin" in body for body in bodies(app, chief))
+    # Someone who is not a chief gets the usual answer, and nothing reaches the officer.
+    text_in(app, "+85512345999", "hello there")
+    run_jobs(app)
+    assert len(bodies(app, DISTRICT, "announcement_reply")) == 1

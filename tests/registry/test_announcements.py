@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from datetime import timedelta
 
@@ -74,12 +75,17 @@ def test_an_announcement_to_1000_phones_reaches_the_fake_at_once_each_and_skips_
     announcement = _send(at_app, draft, "form:big")
     _send(at_app, draft, "form:big")  # a double click
     written = time.monotonic() - started
-    run_jobs(at_app)
+    # The workers' per-job log lines are not kept: capturing them costs about as much as the sends.
+    logging.disable(logging.INFO)
+    try:
+        run_jobs(at_app)
+    finally:
+        logging.disable(logging.NOTSET)
     elapsed = time.monotonic() - started
     received = [r["to"] for r in fake_at.received if r["accepted"]]  # type: ignore[attr-defined]
     assert len(received) == len(set(received)) == 975
     assert not set(received) & set(phones[:25])
-    # The time is reported, not asserted: it measures this shared machine as much as the code.
+    # Reported, not asserted: one in-process worker on a shared machine measures the machine too.
     print(f"1000 phones: written in {written:.1f} s, all handed to the fake AT after {elapsed:.1f} s")
     janela = at_app.extensions["janela"]
     actor = find_desk_staff(janela.db, DISTRICT)

@@ -28,7 +28,10 @@ FONT = Path(__file__).parent / "data" / "fonts" / "KhmerOS.ttf"
 # ISO/IEC 7810 ID-1, the size of a bank card, in millimetres; ten fit on an A4 sheet.
 CARD_W, CARD_H = 85.6, 54.0
 COLUMNS, ROWS = 2, 5
-MARGIN_X, MARGIN_Y, GAP = 12.0, 12.0, 6.0
+GAP_X, GAP_Y = 6.0, 3.0
+# Centred on the sheet: five rows of cards leave 7.5 mm above and below.
+MARGIN_X = (210.0 - COLUMNS * CARD_W - (COLUMNS - 1) * GAP_X) / 2
+MARGIN_Y = (297.0 - ROWS * CARD_H - (ROWS - 1) * GAP_Y) / 2
 
 
 @dataclass(frozen=True)
@@ -179,8 +182,8 @@ def cards_pdf(cards: list[Card], labels: CardLabels) -> bytes:
         if index % per_page == 0:
             pdf.add_page()
         slot = index % per_page
-        x = MARGIN_X + (slot % COLUMNS) * (CARD_W + GAP)
-        y = MARGIN_Y + (slot // COLUMNS) * (CARD_H + GAP)
+        x = MARGIN_X + (slot % COLUMNS) * (CARD_W + GAP_X)
+        y = MARGIN_Y + (slot // COLUMNS) * (CARD_H + GAP_Y)
         _draw_card(pdf, card, labels, x, y)
     if not cards:
         pdf.add_page()
@@ -207,12 +210,14 @@ def _draw_card(pdf: FPDF, card: Card, labels: CardLabels, x: float, y: float) ->
         (labels.village, f"{card.village} ({card.village_code})"),
     ]
     pdf.set_font("KhmerOS", size=8)
+    # The widest label sets the column: Khmer labels are longer than English ones.
+    label_w = max(pdf.get_string_width(label) for label, _ in lines) + 2
     for row, (label, value) in enumerate(lines):
         pdf.set_xy(x + 3, y + 21 + row * 7)
         pdf.set_text_color(90, 90, 90)
-        pdf.cell(16, 6, label)
+        pdf.cell(label_w, 6, label)
         pdf.set_text_color(0, 0, 0)
-        pdf.cell(CARD_W - 50, 6, value)
+        pdf.cell(CARD_W - 30 - label_w, 6, value)
     pdf.set_font("KhmerOS", size=6)
     pdf.set_text_color(90, 90, 90)
     pdf.set_xy(x + 3, y + CARD_H - 7)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from conversations.i18n import N_
 from desk.i18n import t
-from desk.views import add_nav_link
+from desk.views import AUDIT_ACTIONS, add_nav_link
 from registry.announcements import (
     AUDIENCES,
     LANGUAGES,
@@ -32,6 +32,7 @@ PROBLEMS = {
 def add_announce_pages(blueprint: Blueprint) -> None:
     """Add the announcement pages to the desk's blueprint and their link to the navigation."""
     add_nav_link("desk.announce", N_("Announcements"))
+    AUDIT_ACTIONS.setdefault("announce", N_("Sent an announcement"))
     blueprint.add_url_rule("/announce", "announce", login_required(compose), methods=["GET"])
     blueprint.add_url_rule("/announce/preview", "announce_preview", login_required(preview), methods=["POST"])
     blueprint.add_url_rule("/announce/send", "announce_send", login_required(send), methods=["POST"])

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from conversations.i18n import N_, Translator
 from desk.i18n import desk_language, t
-from desk.views import add_nav_link
+from desk.views import AUDIT_ACTIONS, add_nav_link
 from registry.cards import CardLabels, cards_pdf, issue_cards
 from registry.errors import NotFound
 
@@ -18,6 +18,7 @@ from registry.errors import NotFound
 def add_card_pages(blueprint: Blueprint) -> None:
     """Add the ID card page to the desk's blueprint and its link to the navigation."""
     add_nav_link("desk.cards", N_("ID cards"))
+    AUDIT_ACTIONS.setdefault("print_cards", N_("Printed ID cards"))
     blueprint.add_url_rule("/cards", "cards", login_required(cards_page), methods=["GET"])
     blueprint.add_url_rule("/cards.pdf", "cards_pdf", login_required(print_cards), methods=["POST"])
 

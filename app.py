@@ -40,7 +40,7 @@ from registry.db import make_engine, make_sessionmaker
 from registry.dispatch import dispatch_after_commit
 from registry.errors import InvalidData
 from registry.inbound import MAX_TEXT, InboundStatus, count_inbound, store_inbound
-from registry.outbox import SmsPolicy, record_delivery
+from registry.outbox import SmsPolicy, record_delivery, scheduled_sms
 from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
@@ -151,7 +151,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     def hand_on(kind: str, ids: list[int]) -> None:
         if kind == "sms":
-            enqueue_sms(queues, ids, delivery.rq_retry)
+            # An announcement's rows carry their slot: they wait for it rather than go at once.
+            enqueue_sms(queues, ids, delivery.rq_retry, scheduled_sms(db, ids))
         elif kind == "inbound":
             enqueue_inbound(queues, ids)
 

@@ -332,6 +332,8 @@ def worker_command(burst: bool) -> None:
 def register(app: Flask) -> None:
     """Attach every command group to app."""
     from commands import staff as staff_commands
+    from commands.announce import announce_command
+    from commands.cards import cards_group
     from commands.cases import cases_group
     from commands.inbound import inbound_group
     from commands.prune import prune_command
@@ -345,6 +347,8 @@ def register(app: Flask) -> None:
         areas_group,
         staff_group,
         cases_group,
+        cards_group,
+        announce_command,
         demo_group,
         ussd_group,
         sms_group,

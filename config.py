@@ -46,6 +46,7 @@ INT_SETTINGS = (
     "REFERENCE_LENGTH",
     "LOOKUP_MAX_FAILURES",
     "PROGRAMME_SMS_PER_DAY",
+    "ANNOUNCE_RATE",
     "ALERTS_PER_UNKNOWN_PHONE",
     "DESK_LOCK_FAILURES",
     "DESK_LOCK_MINUTES",
@@ -100,6 +101,8 @@ def defaults(instance: Path) -> dict[str, Any]:
         "LOOKUP_MAX_FAILURES": 3,
         "PROGRAMME_SMS_PER_DAY": 3,  # programme descriptions by SMS per phone per local day
         "ALERTS_PER_UNKNOWN_PHONE": 3,  # complaints a day from an unknown phone that alert the chief
+        # Announcement SMS handed to the gateway per minute (0: as fast as the workers go).
+        "ANNOUNCE_RATE": 600,
         # Days to acknowledge/resolve a case, by category, then the default.
         "CASE_DEADLINES": DEFAULT_CASE_DEADLINES,
         "TIMEZONE": "",  # empty: the country's (Asia/Phnom_Penh for KH, Africa/Maputo for MZ)

@@ -20,6 +20,7 @@ from conversations.i18n import N_, Translator
 from conversations.settings import Settings
 from phonetext.splitting import word_breaks
 from registry import services
+from registry.announcements import ChiefReply, forward_chief_reply_in
 from registry.areas import find_area, village_of_phone
 from registry.case_filing import file_complaint_in, reference_for_key
 from registry.case_states import apply_move_in
@@ -109,6 +110,8 @@ COMPLAINT_HOW = N_(
 )
 WHICH_REFERENCE = N_("Send the keyword and the reference, e.g. STATUS 1234567.")
 NOT_UNDERSTOOD = N_("Sorry, we did not understand. Send HELP for the commands.")
+CHIEF_REPLY = N_("Reply to your announcement from {chief}, chief of {village}: {text}")
+CHIEF_REPLY_SENT = N_("Thank you: we sent your reply to {officer}.")
 PROGRAMME_LIST_END = N_("Send PROGRAMME and a number for details.")
 NO_SUCH_PROGRAMME = N_("There is no programme {wanted}. Send PROGRAMMES for the list.")
 NO_PROGRAMMES = N_("No programmes are listed yet.")
@@ -361,7 +364,7 @@ class SmsRouter:
         unknown = SmsDecision("unknown", language, t(NOT_UNDERSTOOD))
         reference, _, details = fold(text).partition(" ")
         if not (reference.isdigit() and details):
-            return unknown
+            return self._announcement_reply(sender, text, language, request_key, unknown)
         note = note_after_reference(text, reference)[:500]
 
         def add(session: Session) -> tuple[str, str]:
@@ -370,6 +373,34 @@ class SmsRouter:
             return "unknown", unknown.reply
 
         return SmsDecision("details", language, "", effect=add)
+
+    def _announcement_reply(
+        self, sender: str, text: str, language: str, request_key: str, unknown: SmsDecision
+    ) -> SmsDecision:
+        """Forward a village chief's answer to the officer of the announcement they last got."""
+        if not request_key or not text.strip():
+            return unknown
+
+        def compose(reply: ChiefReply) -> str:
+            return Translator(reply.officer_language)(
+                CHIEF_REPLY, chief=reply.chief, village=reply.village, text=reply.text
+            )
+
+        def forward(session: Session) -> tuple[str, str]:
+            reply = forward_chief_reply_in(
+                session,
+                sender,
+                text.strip(),
+                request_key,
+                compose,
+                self.settings.sms_policy,
+                self.settings.default_language,
+            )
+            if reply is None:
+                return "unknown", unknown.reply
+            return "announcement_reply", Translator(language)(CHIEF_REPLY_SENT, officer=reply.officer)
+
+        return SmsDecision("announcement_reply", language, "", effect=forward)
 
     def _supported(self, language: str | None) -> str | None:
         return language if language in self.settings.languages else None

@@ -99,6 +99,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Times the message was sent again after a send whose outcome was unknown: at most once.
     unknown_resends: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The announcement it carries, so the officer sees its delivered, failed and pending counts.
+    announcement_id: Mapped[int | None] = mapped_column(Integer, index=True)
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
     cost: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -465,3 +467,53 @@ class RegistryImport(Base):
     duplicate_detail: Mapped[str | None] = mapped_column(Text)
     first_person_id: Mapped[int | None] = mapped_column(Integer)
     last_person_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class CardIssue(Base):
+    """One printing of a person's ID card: the first is the issue, later ones are reprints."""
+
+    __tablename__ = "card_issues"
+    __table_args__ = (UniqueConstraint("person_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    sp_id: Mapped[str] = mapped_column(String(16))
+    # 1 for the first card, 2 and up for reprints: the card itself says which it is.
+    number: Mapped[int] = mapped_column(Integer)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Announcement(Base):
+    """An announcement an officer sent to the chiefs or households of an area, in each language."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(12))  # chiefs or households
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+    text_km: Mapped[str] = mapped_column(Text, default="")
+    text_pt: Mapped[str] = mapped_column(Text, default="")
+    text_en: Mapped[str] = mapped_column(Text, default="")
+    sent_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    opted_out: Mapped[int] = mapped_column(Integer, default=0)
+    # The form (or command) that sent it: sent again, it finds this announcement and sends nothing.
+    request_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AnnouncementReply(Base):
+    """A village chief's SMS answer to an announcement, forwarded to the officer who sent it."""
+
+    __tablename__ = "announcement_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    # The inbound SMS it came in: processed twice, it is kept and forwarded once.
+    request_key: Mapped[str] = mapped_column(String(200), unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from rq import Queue, Retry
 
@@ -37,16 +39,24 @@ class Delivery:
         return Retry(max=self.max_attempts - 1, interval=list(self.retry_delays) or 0)
 
 
-def enqueue_sms(queues: dict[str, Queue], ids: Sequence[int], retry: Retry | None) -> None:
-    """Enqueue one send job per outbox row."""
+def enqueue_sms(
+    queues: dict[str, Queue],
+    ids: Sequence[int],
+    retry: Retry | None,
+    later: Mapping[int, datetime] | None = None,
+) -> None:
+    """Enqueue one send job per outbox row; a row with a time in `later` waits for it (RQ's scheduler)."""
     for message_id in ids:
-        queues[SMS].enqueue(
-            "workers.jobs.send_sms",
-            message_id,
-            retry=retry,
-            description=f"send sms {message_id}",
-            failure_ttl=FAILURE_TTL,
-        )
+        options: dict[str, Any] = {
+            "retry": retry,
+            "description": f"send sms {message_id}",
+            "failure_ttl": FAILURE_TTL,
+        }
+        at = (later or {}).get(message_id)
+        if at is not None:
+            queues[SMS].enqueue_at(at, "workers.jobs.send_sms", message_id, **options)
+        else:
+            queues[SMS].enqueue("workers.jobs.send_sms", message_id, **options)
 
 
 def enqueue_inbound(queues: dict[str, Queue], ids: Sequence[int]) -> None:

@@ -1,0 +1,65 @@
+"""An announcement from compose to delivered counts, in a real headless Chromium."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from registry.outbox import record_delivery
+from registry.staff_auth import set_demo_passwords
+from tests.desk.conftest import DISTRICT, PASSWORD, db
+from tests.desk.test_browser import CHROMIUM, browser, new_page, sign_in
+from tests.jobs import run_jobs
+
+__all__ = ["browser"]  # the fixture, shared with the desk's other browser tests
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs the distribution's chromium"),
+]
+
+KM = "ថ្ងៃបើកប្រាក់ ថ្ងៃទី ១៥ នៅសាលាឃុំ។"
+
+
+@pytest.fixture
+def served_at(at_app: Flask) -> Iterator[str]:
+    """The app sending through the fake AT, with desk passwords, on a free local port."""
+    set_demo_passwords(db(at_app), PASSWORD)
+    # No pacing: a burst worker runs no scheduler (the pacing has its own test in tests/registry).
+    at_app.config["ANNOUNCE_RATE"] = 0
+    server = make_server("127.0.0.1", 0, at_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def test_an_announcement_from_compose_to_delivered(
+    at_app: Flask, fake_at: Any, served_at: str, browser: Any
+) -> None:
+    page = new_page(browser)
+    sign_in(page, served_at, DISTRICT)
+    page.click("nav a[href$='/desk/announce']")
+    page.fill("#area", "1701")
+    page.check("input[value=chiefs]")
+    page.fill("#text_km", KM)
+    page.click("form[action$='/announce/preview'] button")
+    recipients = int(page.text_content("#recipients") or "0")
+    assert recipients >= 1 and int(page.text_content("#segments") or "0") == recipients
+    page.click("form[action$='/announce/send'] button")
+    page.wait_for_selector("#pending")
+    assert int(page.text_content("#pending") or "0") == recipients
+    run_jobs(at_app)
+    assert len(fake_at.received) == recipients and {r["message"] for r in fake_at.received} == {KM}
+    for report in fake_at.received:
+        record_delivery(db(at_app), report["message_id"], "Success", None)
+    page.reload()
+    assert int(page.text_content("#delivered") or "0") == recipients
+    assert int(page.text_content("#pending") or "0") == 0

@@ -11,7 +11,7 @@ from sqlalchemy import Integer, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from registry.areas import village_path
-from registry.case_types import CaseStatus, new_case_reference
+from registry.case_types import CaseStatus, add_case
 from registry.db import utcnow
 from registry.errors import InvalidData
 from registry.idempotency import insert_once
@@ -236,7 +236,7 @@ def _submit(
     # escalated by the sweep like any case.
     ack_due, resolve_due = settings.deadlines.due(None, now, settings.zone, "preregistration")
     case = Case(
-        reference=new_case_reference(session, settings.reference_length),
+        reference="",  # drawn by add_case
         kind="preregistration",
         status=str(CaseStatus.RECEIVED),
         village_id=village.id,
@@ -250,8 +250,7 @@ def _submit(
         ack_due_at=ack_due,
         resolve_due_at=resolve_due,
     )
-    session.add(case)
-    session.flush()
+    add_case(session, case, settings.reference_length)
     event = CaseEvent(
         case_id=case.id,
         at=utcnow(),

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, cast, literal_column, null, or_, select, union
+from sqlalchemy import Integer, Select, String, bindparam, cast, literal_column, null, or_, select, union
 from sqlalchemy.orm import Session
 
 from registry.case_types import OPEN
 from registry.clock import local_today
-from registry.db import utcnow
+from registry.db import utcnow, without_transaction
 from registry.idempotency import insert_once, request_key
 from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, OutboxMessage, Person
 from registry.outbox import add_sms
@@ -30,19 +30,14 @@ class Holder:
     open_cases: list[tuple[str, str]]  # (reference, status)
 
 
-def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: str) -> Holder | None:
-    """Return the holder of sp_id when birth_year is theirs; None for any mismatch.
-
-    Programmes are named in language, else in fallback (the deployment's DEFAULT_LANGUAGE).
-    """
-    if not is_valid(sp_id):
-        return None
+def _holder_statement() -> Select[Any]:
+    """Build, once, the lookup of a holder with their enrolments and open requests."""
     # One round trip: the holder (only with the right year), their enrolments (their own and
     # their household's), and their open requests, each side of which starts from its own index
     # (the person's, and the household phones'): an OR across a subquery scans every open case.
     holder = (
         select(Person.id, Person.full_name, Person.household_id)
-        .where(Person.sp_id == sp_id, Person.birth_year == birth_year)
+        .where(Person.sp_id == bindparam("sp_id"), Person.birth_year == bindparam("birth_year"))
         .cte("holder")
     )
     no_text = cast(null(), String)
@@ -82,8 +77,24 @@ def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: st
         )
     )
     both = union(enrolled, own, by_phone).subquery()
+    return select(both).order_by(both.c.kind, both.c.ord)
+
+
+# Built once: constructing the statement cost more CPU than the database took to run it.
+_HOLDER = _holder_statement()
+
+
+def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: str) -> Holder | None:
+    """Return the holder of sp_id when birth_year is theirs; None for any mismatch.
+
+    Programmes are named in language, else in fallback (the deployment's DEFAULT_LANGUAGE).
+    """
+    if not is_valid(sp_id):
+        return None
     with db() as session:
-        found = session.execute(select(both).order_by(both.c.kind, both.c.ord)).all()
+        found = (
+            without_transaction(session).execute(_HOLDER, {"sp_id": sp_id, "birth_year": birth_year}).all()
+        )
     if not found:
         return None
     # Programme names come from the cached catalogue, not from a join per lookup.

@@ -154,11 +154,13 @@ def measure(db: Db, size: Size, rounds: int) -> list[Timing]:
     def chief_by_phone(i: int) -> None:
         assert active_chief(db, f"+8551{1 + i % size.villages:07d}") is not None
 
+    # A tiny registry gives every pre-registration several cases: no retry can be timed there.
+    retried = [Timing("retried submit (same key)", 5, _time(retried_submit, rounds))] if submitted else []
     return [
         Timing("ID lookup with year of birth", 5, _time(lookup, rounds)),
         Timing("STATUS by reference", 5, _time(status, rounds)),
         Timing("duplicate check (common name)", 20, _time(duplicate_new_person, rounds)),
-        Timing("retried submit (same key)", 5, _time(retried_submit, rounds)),
+        *retried,
         Timing("commune queue page of 50 (of 2,000)", 100, _time(queue_page, rounds)),
         Timing("commune queue, all 2,000 open cases", 100, _time(queue, max(10, rounds // 10))),
         Timing("outbox sweep query", 50, _time(sweep, max(20, rounds // 5))),

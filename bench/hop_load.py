@@ -1,20 +1,24 @@
 """Load USSD hops from outside the process: janela and a bare endpoint under the same gunicorn.
 
     .venv/bin/python -m bench.hop_load [--workers 4] [--callers 200] [--seconds 10] [--rounds 2]
+        [--warmup 3] [--peak-rate 370]
 
 Starts janela (`app:create_app()`) and the bare Flask+Redis endpoint (bench/bare_app.py) under
 gunicorn with the same workers, then drives each in turn, alternating, with the same concurrent
-callers walking the same journey with AT's cumulative `text`. Two phases:
+callers walking the same journey with AT's cumulative `text`, after a warm-up round against
+each (discarded: the first requests of a fresh worker open connections and fill caches). Phases:
 
 - throughput: every caller sends its next hop as soon as the last is answered (no thinking);
   the callers outnumber the workers, so latency here is mostly waiting in the queue;
 - busy: the same callers, each waiting --busy-think seconds (0.25) before answering: several
   hundred hops a second, a busy evening, below saturation;
+- peak: the same callers sending --peak-rate hops a second between them (the capacity plan's
+  busiest minutes, 370), each on its own schedule: the p99 at that rate is the one that counts;
 - latency: each caller reading its screen for --think seconds (2) before answering, as people
   do; this shows how long a hop takes when the service is not saturated.
 
 With no thinking, latency is mostly queueing (Little's law: callers / throughput), so the p99
-target is read from the busy and latency phases.
+target is read from the peak, busy and latency phases.
 
 Needs DATABASE_URL and REDIS_URL (PostgreSQL and Redis); ports come from --port (two in a row).
 """
@@ -118,9 +122,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def drive(
-    name: str, port: int, callers: int, seconds: float, think: float, journey: Sequence[str], run: str
+    name: str,
+    port: int,
+    callers: int,
+    seconds: float,
+    think: float,
+    journey: Sequence[str],
+    run: str,
+    rate: float = 0.0,
 ) -> Result:
-    """Let `callers` callers walk the journey against port for `seconds`; return the timings."""
+    """Let `callers` callers walk the journey against port for `seconds`; return the timings.
+
+    With a rate, each caller sends a hop every callers/rate seconds on its own clock (sooner
+    when late), so the callers together offer that rate whatever the answers take.
+    """
     result = Result(name, seconds)
     url = f"http://127.0.0.1:{port}/ussd"
     stop_at = time.perf_counter() + seconds
@@ -130,7 +145,9 @@ async def drive(
         async def caller(n: int) -> None:
             call = 0
             rng = random.Random(n)
-            await asyncio.sleep(rng.random() * (think or 0.01))  # callers do not all dial at once
+            interval = callers / rate if rate else 0.0
+            await asyncio.sleep(rng.random() * (interval or think or 0.01))  # not all at once
+            due = time.perf_counter()
             while time.perf_counter() < stop_at:
                 call += 1
                 # Phones from the reserved benchmark range; each call a fresh session.
@@ -151,7 +168,10 @@ async def drive(
                         result.latencies.append(time.perf_counter() - begin)
                     else:
                         result.errors += 1
-                    if think:
+                    if interval:
+                        due = max(due + interval, time.perf_counter() - interval)
+                        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    elif think:
                         await asyncio.sleep(think * (0.5 + rng.random()))
 
         started = time.perf_counter()
@@ -186,24 +206,38 @@ def run(
     think: float,
     port: int,
     busy_think: float = 0.25,
+    warmup: float = 3.0,
+    peak_rate: float = 370.0,
 ) -> dict[str, list[Result]]:
     """Start both servers, drive them alternately, print and return every run."""
     env = bench_env()
     prepare(env)
     janela = start_gunicorn("app:create_app()", port, workers, env)
     bare = start_gunicorn("bench.bare_app:create_app()", port + 1, workers, env)
-    results: dict[str, list[Result]] = {"throughput": [], "busy": [], "latency": []}
+    results: dict[str, list[Result]] = {"throughput": [], "busy": [], "peak": [], "latency": []}
     try:
         print(
             f"hop load: gunicorn {workers} sync workers each; {callers} concurrent callers; "
             f"{len(JOURNEY)}-hop journey with AT's cumulative text"
         )
-        for phase, wait in (("throughput", 0.0), ("busy", busy_think), ("latency", think)):
-            label = "no thinking" if not wait else f"each caller thinks {wait:g} s (0.5-1.5x) between hops"
+        if warmup:
+            for name, target in (("janela", port), ("bare", port + 1)):
+                asyncio.run(drive(name, target, callers, warmup, 0.0, JOURNEY, "warmup"))
+            print(f" warm-up: {warmup:g} s against each, not counted")
+        phases = (("throughput", 0.0, 0.0), ("busy", busy_think, 0.0), ("peak", 0.0, peak_rate))
+        for phase, wait, rate in (*phases, ("latency", think, 0.0)):
+            if rate:
+                label = f"{rate:g} hops/s offered in all, each caller on its own schedule"
+            elif wait:
+                label = f"each caller thinks {wait:g} s (0.5-1.5x) between hops"
+            else:
+                label = "no thinking"
             print(f" {phase} ({label}), {rounds} alternating rounds of {seconds:g} s:")
             for r in range(rounds):
                 for name, target in (("janela", port), ("bare", port + 1)):
-                    result = asyncio.run(drive(name, target, callers, seconds, wait, JOURNEY, f"{phase}{r}"))
+                    result = asyncio.run(
+                        drive(name, target, callers, seconds, wait, JOURNEY, f"{phase}{r}", rate)
+                    )
                     results[phase].append(result)
                     print(result.line())
             print(summary(results[phase]))
@@ -238,8 +272,20 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=2.0, help="seconds a caller reads a screen")
     parser.add_argument("--busy-think", type=float, default=0.25, help="the busy phase's thinking")
     parser.add_argument("--port", type=int, default=19300)
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds against each, not counted")
+    parser.add_argument("--peak-rate", type=float, default=370.0, help="hops/s offered in the peak phase")
     args = parser.parse_args()
-    run(args.workers, args.callers, args.seconds, args.rounds, args.think, args.port, args.busy_think)
+    run(
+        args.workers,
+        args.callers,
+        args.seconds,
+        args.rounds,
+        args.think,
+        args.port,
+        args.busy_think,
+        args.warmup,
+        args.peak_rate,
+    )
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.outbox_load [--messages 1000] [--workers 4]
 
 Writes the messages to the outbox in one transaction (their jobs are enqueued after commit, as in
-production), starts --workers RQ workers in burst mode (`workers.run.run_worker`), and times
+production), starts --workers RQ workers in burst mode (`workers.run.run_worker`, whose
+JanelaWorker stops within a second of its queues running dry), and times
 until every message is sent through the real AT SDK to a local fake of AT's HTTP API; then checks
 that no phone got its message twice. The same number of no-op jobs on the same Redis, with the
-same workers, is the yardstick. Needs DATABASE_URL and REDIS_URL.
+same worker class (JanelaWorker), is the yardstick. Needs DATABASE_URL and REDIS_URL.
 """
 
 from __future__ import annotations
@@ -138,10 +139,11 @@ def run(messages: int, workers: int) -> OutboxRun:
         noop_queue = Queue(NOOP_QUEUE, connection=janela.redis)
         noop_queue.empty()
         jobs = [noop_queue.enqueue("bench.outbox_load.noop") for _ in range(messages)]
+        # The same worker class as the SMS side, so both stop as soon as their queues are empty.
         noop_code = (
-            "import os, redis; from rq import Queue, SimpleWorker; "
+            "import os, redis; from rq import Queue; from workers.run import JanelaWorker; "
             "c = redis.Redis.from_url(os.environ['REDIS_URL']); "
-            f"SimpleWorker([Queue('{NOOP_QUEUE}', connection=c)], connection=c).work(burst=True, "
+            f"JanelaWorker([Queue('{NOOP_QUEUE}', connection=c)], connection=c).work(burst=True, "
             "logging_level='WARNING')"
         )
         noop_seconds = _workers(workers, env, noop_code)

@@ -23,12 +23,12 @@ from bench.registry_data import BUSY_DESK, Size, build, mark_samples
 from bench.stats import percentile
 from registry.areas import village_path
 from registry.cases import case_status_for, list_queue
-from registry.db import make_engine, make_sessionmaker, utcnow
+from registry.db import make_engine, make_sessionmaker, utcnow, without_transaction
 from registry.escalation import overdue_references
 from registry.idlookup import find_holder
 from registry.models import Area, Staff
 from registry.outbox import stranded_sms
-from registry.preregistration import Declaration, find_duplicate
+from registry.preregistration import Declaration, already_submitted, find_duplicate
 from registry.services import Db
 from registry.staff import active_chief
 
@@ -117,6 +117,24 @@ def measure(db: Db, size: Size, rounds: int) -> list[Timing]:
         with db() as session:
             find_duplicate(session, declared, village_ids[i % len(village_ids)])
 
+    with db() as session:
+        # Keys of pre-registrations with exactly one case, as every submission has.
+        submitted = list(
+            session.scalars(
+                text(
+                    "SELECT p.idempotency_key FROM preregistrations p"
+                    " JOIN cases c ON c.preregistration_id = p.id"
+                    " GROUP BY p.id HAVING count(*) = 1 ORDER BY p.id LIMIT 500"
+                )
+            )
+        )
+
+    def retried_submit(i: int) -> None:
+        # What a retried final hop costs before it answers: insert_once's look for the first.
+        with db() as session:
+            without_transaction(session)
+            assert already_submitted(session, submitted[i % len(submitted)]) is not None
+
     def queue(_i: int) -> None:
         assert len(list_queue(db, desk, "km", "km")) >= 2000
 
@@ -136,10 +154,13 @@ def measure(db: Db, size: Size, rounds: int) -> list[Timing]:
     def chief_by_phone(i: int) -> None:
         assert active_chief(db, f"+8551{1 + i % size.villages:07d}") is not None
 
+    # A tiny registry gives every pre-registration several cases: no retry can be timed there.
+    retried = [Timing("retried submit (same key)", 5, _time(retried_submit, rounds))] if submitted else []
     return [
         Timing("ID lookup with year of birth", 5, _time(lookup, rounds)),
         Timing("STATUS by reference", 5, _time(status, rounds)),
         Timing("duplicate check (common name)", 20, _time(duplicate_new_person, rounds)),
+        *retried,
         Timing("commune queue page of 50 (of 2,000)", 100, _time(queue_page, rounds)),
         Timing("commune queue, all 2,000 open cases", 100, _time(queue, max(10, rounds // 10))),
         Timing("outbox sweep query", 50, _time(sweep, max(20, rounds // 5))),

@@ -16,8 +16,8 @@ from registry.case_types import (
     CaseStatus,
     CaseTexts,
     Complaint,
+    add_case,
     area_at,
-    new_case_reference,
     record_event,
 )
 from registry.clock import start_of_local_day
@@ -114,7 +114,7 @@ def file_complaint_in(
     kind = "appeal" if complaint.category == "appeal" else "complaint"
     ack_due, resolve_due = settings.deadlines.due(complaint.category, now, settings.zone, kind)
     case = Case(
-        reference=new_case_reference(session, settings.reference_length),
+        reference="",  # drawn by add_case
         kind=kind,
         status=str(CaseStatus.RECEIVED),
         category=complaint.category,
@@ -132,8 +132,7 @@ def file_complaint_in(
         idempotency_key=idempotency_key,
         created_at=now,
     )
-    session.add(case)
-    session.flush()
+    add_case(session, case, settings.reference_length)
     note = COMPLAINT_BY_SMS if channel == "SMS" else COMPLAINT_BY_USSD
     event = record_event(session, case, "filed", "citizen", phone=phone, note=note)
     if confirm and phone:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from registry.db import utcnow
@@ -232,3 +233,34 @@ def new_case_reference(session: Session, length: int) -> str:
         return session.scalar(select(Case.id).where(Case.reference == reference)) is not None
 
     return unused_reference(is_taken, length)
+
+
+REFERENCE_ATTEMPTS = 5  # draws of a fresh reference when racing submissions keep taking ours
+
+
+def is_reference_collision(exc: IntegrityError) -> bool:
+    """Tell whether exc is another case holding the same reference (PostgreSQL or SQLite)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == "uq_cases_reference"
+    return "cases.reference" in str(exc.orig)
+
+
+def add_case(session: Session, case: Case, length: int, attempts: int = REFERENCE_ATTEMPTS) -> None:
+    """Add case under a new reference, drawing again when a racing submission took it first.
+
+    Two submissions can draw the same free reference and both find it unused; the second to
+    insert meets the unique constraint. Only the case's insert is undone (a savepoint), so the
+    rest of the caller's transaction stands and the submission never fails for it.
+    """
+    # Everything else pending is written first, outside the savepoint a collision rolls back.
+    session.flush()
+    for attempt in range(1, attempts + 1):
+        case.reference = new_case_reference(session, length)
+        try:
+            with session.begin_nested():
+                session.add(case)
+            return
+        except IntegrityError as exc:
+            if attempt == attempts or not is_reference_collision(exc):
+                raise

@@ -31,6 +31,7 @@ from registry.case_types import (
     record_event,
     view_of,
 )
+from registry.db import without_transaction
 from registry.errors import NotFound
 from registry.escalation import escalate_overdue
 from registry.models import Area, Case, HouseholdPhone, Person, Staff, area_name
@@ -57,6 +58,8 @@ def _citizen_may_see(session: Session, case: Case, phone: str) -> bool:
 def case_status_for(db: Db, reference: str, phone: str, language: str) -> CaseView | None:
     """Return a case's status to a phone allowed to see it; None otherwise (or if there is none)."""
     with db() as session:
+        # Reads only: no BEGIN and ROLLBACK around them (two round trips of the few it makes).
+        without_transaction(session)
         case = find_case(session, reference)
         if case is None or not _citizen_may_see(session, case, phone):
             return None

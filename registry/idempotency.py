@@ -8,6 +8,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from registry.db import without_transaction
 from registry.services import Db
 
 T = TypeVar("T")
@@ -27,6 +28,8 @@ def insert_once(
     back whole, and it returns the winner's rows.
     """
     with db() as session:
+        # A look only: no BEGIN and ROLLBACK round trips around it.
+        without_transaction(session)
         earlier = find(session)
     if earlier is not None:
         return earlier, False

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import Integer, Select, String, bindparam, cast, literal_column, null, or_, select, union
 from sqlalchemy.orm import Session
 
 from registry.case_types import OPEN
 from registry.clock import local_today
-from registry.db import utcnow
+from registry.db import utcnow, without_transaction
 from registry.idempotency import insert_once, request_key
 from registry.models import Case, Enrolment, HouseholdPhone, IdLookup, OutboxMessage, Person
 from registry.outbox import add_sms
@@ -29,6 +30,60 @@ class Holder:
     open_cases: list[tuple[str, str]]  # (reference, status)
 
 
+def _holder_statement() -> Select[Any]:
+    """Build, once, the lookup of a holder with their enrolments and open requests."""
+    # One round trip: the holder (only with the right year), their enrolments (their own and
+    # their household's), and their open requests, each side of which starts from its own index
+    # (the person's, and the household phones'): an OR across a subquery scans every open case.
+    holder = (
+        select(Person.id, Person.full_name, Person.household_id)
+        .where(Person.sp_id == bindparam("sp_id"), Person.birth_year == bindparam("birth_year"))
+        .cte("holder")
+    )
+    no_text = cast(null(), String)
+
+    def kind(n: int) -> Any:
+        return literal_column(str(n), Integer)
+
+    enrolled = select(
+        kind(0).label("kind"),
+        Enrolment.id.label("ord"),
+        holder.c.full_name,
+        Enrolment.programme_id,
+        Enrolment.status,
+        no_text.label("reference"),
+    ).select_from(
+        holder.outerjoin(
+            Enrolment,
+            or_(
+                Enrolment.person_id == holder.c.id,
+                (Enrolment.household_id == holder.c.household_id) & (Enrolment.household_id.is_not(None)),
+            ),
+        )
+    )
+    open_statuses = [str(status) for status in OPEN]
+
+    def requests(source: Any) -> Select[Any]:
+        return (
+            select(kind(1), Case.id, holder.c.full_name, cast(null(), Integer), Case.status, Case.reference)
+            .select_from(source)
+            .where(Case.status.in_(open_statuses))
+        )
+
+    own = requests(holder.join(Case, Case.person_id == holder.c.id))
+    by_phone = requests(
+        holder.join(HouseholdPhone, HouseholdPhone.household_id == holder.c.household_id).join(
+            Case, Case.citizen_phone == HouseholdPhone.phone
+        )
+    )
+    both = union(enrolled, own, by_phone).subquery()
+    return select(both).order_by(both.c.kind, both.c.ord)
+
+
+# Built once: constructing the statement cost more CPU than the database took to run it.
+_HOLDER = _holder_statement()
+
+
 def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: str) -> Holder | None:
     """Return the holder of sp_id when birth_year is theirs; None for any mismatch.
 
@@ -37,49 +92,20 @@ def find_holder(db: Db, sp_id: str, birth_year: int, language: str, fallback: st
     if not is_valid(sp_id):
         return None
     with db() as session:
-        # The holder and their enrolments (their own and their household's) in one round trip.
-        found = session.execute(
-            select(
-                Person.id,
-                Person.full_name,
-                Person.birth_year,
-                Person.household_id,
-                Enrolment.status,
-                Enrolment.programme_id,
-            )
-            .outerjoin(
-                Enrolment,
-                or_(
-                    Enrolment.person_id == Person.id,
-                    (Enrolment.household_id == Person.household_id) & (Enrolment.household_id.is_not(None)),
-                ),
-            )
-            .where(Person.sp_id == sp_id)
-            .order_by(Enrolment.id)
-        ).all()
-        if not found or found[0].birth_year != birth_year:
-            return None
-        person = found[0]
-        # Programme names come from the cached catalogue, not from a join per lookup.
-        names = programme_names(db, language, fallback)
-        rows = [
-            (names.get(row.programme_id, str(row.programme_id)), row.status)
-            for row in found
-            if row.programme_id is not None
-        ]
-        # The person's own requests and those filed from the household's phones, each side from
-        # its own index: an OR across a subquery would scan every open case.
-        open_statuses = [str(status) for status in OPEN]
-        phones = select(HouseholdPhone.phone).where(HouseholdPhone.household_id == person.household_id)
-        own = select(Case.id, Case.reference, Case.status).where(
-            Case.person_id == person.id, Case.status.in_(open_statuses)
+        found = (
+            without_transaction(session).execute(_HOLDER, {"sp_id": sp_id, "birth_year": birth_year}).all()
         )
-        by_phone = select(Case.id, Case.reference, Case.status).where(
-            Case.citizen_phone.in_(phones), Case.status.in_(open_statuses)
-        )
-        both = union(own, by_phone).subquery()
-        cases = session.execute(select(both.c.reference, both.c.status).order_by(both.c.id)).all()
-        return Holder(person.full_name, rows, [(c.reference, c.status) for c in cases])
+    if not found:
+        return None
+    # Programme names come from the cached catalogue, not from a join per lookup.
+    names = programme_names(db, language, fallback)
+    rows = [
+        (names.get(row.programme_id, str(row.programme_id)), row.status)
+        for row in found
+        if row.kind == 0 and row.programme_id is not None
+    ]
+    cases = [(row.reference, row.status) for row in found if row.kind == 1]
+    return Holder(found[0].full_name, rows, cases)
 
 
 def record_lookup(db: Db, phone: str, sp_id: str, outcome: str) -> None:

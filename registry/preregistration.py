@@ -7,11 +7,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import or_, select, union_all
+from sqlalchemy import Integer, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from registry.areas import village_path
-from registry.case_types import CaseStatus, new_case_reference
+from registry.case_types import CaseStatus, add_case
 from registry.db import utcnow
 from registry.errors import InvalidData
 from registry.idempotency import insert_once
@@ -113,10 +113,12 @@ def find_duplicate(session: Session, declared: Declaration, village_id: int) -> 
     """
     key = name_key(declared.full_name)
     same_birth = _same_birth(declared)
-    # The birth year narrows a common name ("Sok Sophal" is shared by tens of thousands) through
-    # the (name_key, birth_year) index; a full date implies its year.
-    person = session.scalar(
-        select(Person.id)
+    # One round trip, each kind of match its own branch with its own LIMIT (at most one row
+    # each); the first kind found wins. The birth year narrows a common name ("Sok Sophal" is
+    # shared by tens of thousands) through the (name_key, birth_year) index; a full date
+    # implies its year.
+    branches = [
+        select(literal_column("0", Integer).label("kind"), Person.id)
         .join(Household, Person.household_id == Household.id)
         .where(
             Person.name_key == key,
@@ -125,26 +127,35 @@ def find_duplicate(session: Session, declared: Declaration, village_id: int) -> 
             same_birth(Person),
         )
         .limit(1)
-    )
-    if person is None and declared.phone:
+    ]
+    if declared.phone:
         # Start from the phone, the rarest value, on each side: an OR across the join would
         # make the planner start from the name and read every namesake.
-        own_phone = select(Person.id).where(Person.phone == declared.phone, Person.name_key == key)
-        household_phone = (
-            select(Person.id)
+        branches.append(
+            select(literal_column("1", Integer).label("kind"), Person.id)
+            .where(Person.phone == declared.phone, Person.name_key == key)
+            .limit(1)
+        )
+        branches.append(
+            select(literal_column("1", Integer).label("kind"), Person.id)
             .join(HouseholdPhone, HouseholdPhone.household_id == Person.household_id)
             .where(HouseholdPhone.phone == declared.phone, Person.name_key == key)
+            .limit(1)
         )
-        person = session.scalar(union_all(own_phone, household_phone).limit(1))
-    if person is not None:
-        return _Match(person_id=person)
     conditions = [(PreRegistration.village_id == village_id) & same_birth(PreRegistration)]
     if declared.phone:
         conditions.append(PreRegistration.phone == declared.phone)
-    earlier = session.scalar(
-        select(PreRegistration.id).where(PreRegistration.name_key == key, or_(*conditions)).limit(1)
+    branches.append(
+        select(literal_column("2", Integer).label("kind"), PreRegistration.id)
+        .where(PreRegistration.name_key == key, or_(*conditions))
+        .limit(1)
     )
-    return _Match(preregistration_id=earlier)
+    parts = [branch.subquery() for branch in branches]
+    found = sorted(tuple(row) for row in session.execute(union_all(*(select(part) for part in parts))))
+    if not found:
+        return _Match()
+    kind, found_id = found[0]
+    return _Match(person_id=found_id) if kind < 2 else _Match(preregistration_id=found_id)
 
 
 def submit_preregistration(
@@ -226,7 +237,7 @@ def _submit(
     # escalated by the sweep like any case.
     ack_due, resolve_due = settings.deadlines.due(None, now, settings.zone, "preregistration")
     case = Case(
-        reference=new_case_reference(session, settings.reference_length),
+        reference="",  # drawn by add_case
         kind="preregistration",
         status=str(CaseStatus.RECEIVED),
         village_id=village.id,
@@ -240,8 +251,7 @@ def _submit(
         ack_due_at=ack_due,
         resolve_due_at=resolve_due,
     )
-    session.add(case)
-    session.flush()
+    add_case(session, case, settings.reference_length)
     event = CaseEvent(
         case_id=case.id,
         at=utcnow(),

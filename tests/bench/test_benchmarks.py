@@ -56,8 +56,10 @@ def test_the_registry_generator_builds_the_shape_asked_for_and_the_services_answ
 
 
 def test_the_hop_load_drives_janela_and_the_bare_endpoint_without_errors() -> None:
-    results = hop_load.run(workers=1, callers=3, seconds=1.0, rounds=1, think=0.05, port=19320)
-    for phase in ("throughput", "busy", "latency"):
+    results = hop_load.run(
+        workers=1, callers=3, seconds=1.0, rounds=1, think=0.05, port=19320, warmup=0.5, peak_rate=20
+    )
+    for phase in ("throughput", "busy", "peak", "latency"):
         by_name = {r.name: r for r in results[phase]}
         assert by_name["janela"].errors == 0 and by_name["bare"].errors == 0
         assert by_name["janela"].latencies and by_name["bare"].latencies

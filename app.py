@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from registry.db import make_engine, make_sessionmaker
 from registry.dispatch import dispatch_after_commit
 from registry.errors import InvalidData
 from registry.inbound import MAX_TEXT, InboundStatus, count_inbound, store_inbound
-from registry.outbox import SmsPolicy, record_delivery, scheduled_sms
+from registry.outbox import SmsPolicy, record_delivery
 from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
@@ -149,10 +150,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         embedded_redis=embedded,
     )
 
-    def hand_on(kind: str, ids: list[int]) -> None:
+    def hand_on(kind: str, ids: list[int], not_before: dict[int, datetime]) -> None:
         if kind == "sms":
             # An announcement's rows carry their slot: they wait for it rather than go at once.
-            enqueue_sms(queues, ids, delivery.rq_retry, scheduled_sms(db, ids))
+            enqueue_sms(queues, ids, delivery.rq_retry, not_before)
         elif kind == "inbound":
             enqueue_inbound(queues, ids)
 

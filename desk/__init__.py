@@ -9,17 +9,16 @@ from __future__ import annotations
 from flask import Flask, Request, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 
 from desk.backoffice_announce import add_announce_pages
 from desk.backoffice_cards import add_card_pages
 from desk.backoffice_io import add_io_routes
 from desk.backoffice_stats import add_stats_pages
 from desk.i18n import install_jinja
+from desk.protection import csrf
 from desk.users import DeskUser, load_user
 from desk.views import add_nav_link, blueprint
 
-csrf = CSRFProtect()
 add_stats_pages(blueprint)
 add_io_routes(blueprint, add_nav_link)  # the back office's consolidation pages
 # The back office's pages join the blueprint once, when the desk is first imported.

@@ -28,6 +28,7 @@ from conversations.prereg import Texts as PreRegistrationTexts
 from desk.actions import ACTIONS, NEEDS_TEXT, Moved, move_case, offered_moves
 from desk.forms import SetUpForm, SignInForm, WalkInForm
 from desk.i18n import desk_language, remember_language, t
+from desk.protection import csrf
 from desk.texts import DeskTexts
 from desk.users import DeskUser
 from registry import services
@@ -80,8 +81,6 @@ def _lock_policy() -> LockPolicy:
 def _protect() -> None:
     """Check the CSRF token of every desk form."""
     if request.method == "POST":
-        from desk import csrf
-
         csrf.protect()
 
 

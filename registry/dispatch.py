@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.db import utcnow
+
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, list[int]], None]
+# handler(kind, ids, not_before): not_before holds the rows that may go only later (their
+# next_attempt_at, an announcement's slot), read from the rows just written, not from the database.
+Handler = Callable[[str, list[int], dict[int, datetime]], None]
 _PENDING = "janela_dispatch"
 
 
 def dispatch_after_commit(db: sessionmaker[Session], handler: Handler) -> None:
-    """Call handler(kind, ids) after each commit of db's sessions that added dispatchable rows."""
+    """Call handler(kind, ids, not_before) after each commit of db's sessions that added dispatchable rows."""
 
     @event.listens_for(db, "after_flush")
     def collect(session: Session, _context: Any) -> None:
@@ -34,11 +39,16 @@ def dispatch_after_commit(db: sessionmaker[Session], handler: Handler) -> None:
     def hand_on(session: Session) -> None:
         pending = session.info.pop(_PENDING, [])
         by_kind: dict[str, list[int]] = {}
+        later: dict[str, dict[int, datetime]] = {}
+        now = utcnow()
         for kind, obj in pending:
             by_kind.setdefault(kind, []).append(obj.id)
+            at = getattr(obj, "next_attempt_at", None)
+            if at is not None and at > now:
+                later.setdefault(kind, {})[obj.id] = at
         for kind, ids in by_kind.items():
             try:
-                handler(kind, ids)
+                handler(kind, ids, later.get(kind, {}))
             except Exception:
                 # The rows are committed; the sweep will hand them on when the queue is back.
                 log.warning("could not enqueue %s jobs %s", kind, ids, exc_info=True)

@@ -212,20 +212,6 @@ def _ids_for_key(db: Db, key: str) -> list[int]:
         )
 
 
-def scheduled_sms(db: Db, message_ids: list[int]) -> dict[int, datetime]:
-    """Return the new messages among message_ids that may go only later (an announcement's slot)."""
-    now = utcnow()
-    with db() as session:
-        rows = session.execute(
-            select(OutboxMessage.id, OutboxMessage.next_attempt_at).where(
-                OutboxMessage.id.in_(message_ids),
-                OutboxMessage.status == SmsStatus.QUEUED,
-                OutboxMessage.next_attempt_at > now,
-            )
-        ).all()
-    return {message_id: at for message_id, at in rows if at is not None}
-
-
 def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
     """Take a sendable message for sending; None when it is not sendable or another job has it."""
     opted_out = (

@@ -6,7 +6,7 @@ import uuid
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from desk import csrf
+from desk.protection import csrf
 from phonetext.cleaning import clean_text
 from registry.errors import InvalidData
 from registry.inbound import MAX_TEXT, store_inbound

@@ -6,6 +6,7 @@ Times are not asserted here (bench/ prints them); these need PostgreSQL and Redi
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,19 @@ pytestmark = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL", "").startswith("postgresql") and os.environ.get("REDIS_URL")),
     reason="the benchmarks need PostgreSQL and Redis servers (DATABASE_URL, REDIS_URL)",
 )
+
+
+def free_port_pair() -> int:
+    """Return a port that is free with the next one, so runs side by side do not collide."""
+    while True:
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return int(port)
 
 
 def bench_database_url() -> str:
@@ -57,7 +71,14 @@ def test_the_registry_generator_builds_the_shape_asked_for_and_the_services_answ
 
 def test_the_hop_load_drives_janela_and_the_bare_endpoint_without_errors() -> None:
     results = hop_load.run(
-        workers=1, callers=3, seconds=1.0, rounds=1, think=0.05, port=19320, warmup=0.5, peak_rate=20
+        workers=1,
+        callers=3,
+        seconds=1.0,
+        rounds=1,
+        think=0.05,
+        port=free_port_pair(),
+        warmup=0.5,
+        peak_rate=20,
     )
     for phase in ("throughput", "busy", "peak", "latency"):
         by_name = {r.name: r for r in results[phase]}
@@ -71,7 +92,7 @@ def test_the_outbox_load_sends_each_message_once() -> None:
 
 
 def test_the_memory_benchmark_measures_real_sessions_and_jobs() -> None:
-    result = redis_memory.run(os.environ["DATABASE_URL"], sessions=500, sms=50, port=19321)
+    result = redis_memory.run(os.environ["DATABASE_URL"], sessions=500, sms=50, port=free_port_pair())
     assert 100 < result.per_session < 5000
     assert 100 < result.per_sms < 5000
 

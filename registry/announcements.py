@@ -1,4 +1,7 @@
-"""Announcements to villages: an officer's SMS to the chiefs or household phones of an area.
+"""Announcements to villages: an officer's SMS to the chiefs or household phones of villages.
+
+The villages are an area's (a district, commune or village code) or chosen one by one
+(registry.announcement_places); a phone shared by households of several of them gets one SMS.
 
 The announcement and every recipient's outbox row are written in one transaction, keyed by the
 form (or command) that sent it, so a double click or a resent form sends once; each row's key is
@@ -10,7 +13,8 @@ over time (`next_attempt_at`) at the configured rate, and the workers send each 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,12 +23,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from phonetext.encoding import measure_sms
-from registry.audit import record
+from registry.announcement_places import (
+    OutsideScope,
+    Place,
+    Places,
+    chosen_codes,
+    places_of,
+    resolve_places,
+    shape_problems,
+)
+from registry.audit import record, record_now
 from registry.db import utcnow
 from registry.errors import InvalidData, NotFound
 from registry.models import (
     Announcement,
     AnnouncementReply,
+    AnnouncementVillage,
     Area,
     Contact,
     Enrolment,
@@ -49,10 +63,11 @@ PURPOSE = "announcement"
 class Draft:
     """What the officer wrote and chose, before sending."""
 
-    area_code: str
+    area_code: str  # every village of this area; "" when villages are chosen
     audience: str
     texts: dict[str, str]  # language -> text; at least one
     programme_code: str | None = None
+    village_codes: tuple[str, ...] | None = None  # villages chosen one by one; None: the area's
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,8 @@ class Preview:
     opted_out: int
     segments: int
     by_language: dict[str, int]
+    area: Place | None = None  # the area named, or None when villages are chosen
+    villages: tuple[Place, ...] = ()  # the chosen villages, in code order
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,9 @@ class Counts:
     pending: int
     suppressed: int
     created_at: datetime
+    audience: str
+    area: Place | None
+    villages: tuple[Place, ...]
 
 
 @dataclass(frozen=True)
@@ -91,26 +111,39 @@ class Sent:
 
 def request_key_of(by: int, draft: Draft) -> str:
     """Return the key of a send from the command line: the same words to the same people send once."""
+    codes = draft.village_codes
+    chosen = [] if codes is None else ["villages=" + ",".join(chosen_codes(codes))]
     words = "\x1f".join(
         [str(by), draft.area_code, draft.audience, draft.programme_code or ""]
         + [f"{lang}={draft.texts.get(lang, '')}" for lang in LANGUAGES]
+        + chosen  # the set of villages, so their order and repeats make no other send
     )
     return "cli:" + hashlib.sha256(words.encode()).hexdigest()[:40]
 
 
 def preview_announcement(
-    db: Db, actor: Actor, draft: Draft, policy: SmsPolicy, default_language: str
+    db: Db,
+    actor: Actor,
+    draft: Draft,
+    policy: SmsPolicy,
+    default_language: str,
+    language: str | None = None,
 ) -> Preview:
-    """Count the recipients and the SMS segments an announcement would cost; InvalidData or NotFound."""
-    with db() as session:
-        area, programme_id = _check(session, actor, draft)
-        recipients, opted_out = _recipients(session, area, draft.audience, programme_id, default_language)
+    """Count the recipients and the SMS segments an announcement would cost; InvalidData or NotFound.
+
+    Places are named in `language` (the reader's), else in the default language.
+    """
+    with _refusal_recorded(db, actor), db() as session:
+        places, programme_id = _check(session, actor, draft, language or default_language)
+        recipients, opted_out = _recipients(
+            session, places.village_ids, draft.audience, programme_id, default_language
+        )
     segments, by_language = 0, dict[str, int]()
-    for _phone, language in recipients:
-        text = _text_for(draft.texts, language, default_language)
-        segments += _segments(text, language, policy)
-        by_language[language] = by_language.get(language, 0) + 1
-    return Preview(len(recipients), opted_out, segments, by_language)
+    for _phone, recipient_language in recipients:
+        text = _text_for(draft.texts, recipient_language, default_language)
+        segments += _segments(text, recipient_language, policy)
+        by_language[recipient_language] = by_language.get(recipient_language, 0) + 1
+    return Preview(len(recipients), opted_out, segments, by_language, places.area, places.chosen)
 
 
 def send_announcement(
@@ -127,11 +160,13 @@ def send_announcement(
     if found is not None:
         return found
     try:
-        with db.begin() as session:
-            area, programme_id = _check(session, actor, draft)
-            recipients, opted_out = _recipients(session, area, draft.audience, programme_id, default_language)
+        with _refusal_recorded(db, actor), db.begin() as session:
+            places, programme_id = _check(session, actor, draft, default_language)
+            recipients, opted_out = _recipients(
+                session, places.village_ids, draft.audience, programme_id, default_language
+            )
             announcement = Announcement(
-                area_id=area.id,
+                area_id=places.area_id,
                 audience=draft.audience,
                 programme_id=programme_id,
                 text_km=draft.texts.get("km", ""),
@@ -144,6 +179,10 @@ def send_announcement(
             )
             session.add(announcement)
             session.flush()
+            session.add_all(
+                AnnouncementVillage(announcement_id=announcement.id, village_id=village_id)
+                for village_id in places.chosen_ids
+            )
             start = utcnow()
             step = 60.0 / rate_per_minute if rate_per_minute > 0 else 0.0
             segments = 0
@@ -157,13 +196,15 @@ def send_announcement(
                     message.next_attempt_at = at
                     segments += message.segments
             announcement.segments = segments
+            codes = ",".join(place.code for place in places.chosen)
+            villages = f"villages {codes}; " if codes else ""
             record(
                 session,
                 "announce",
                 actor.id,
                 f"announcement:{announcement.id}",
-                area.id,
-                f"{draft.audience}; {len(recipients)} recipients; {opted_out} opted out",
+                places.area_id,
+                f"{draft.audience}; {villages}{len(recipients)} recipients; {opted_out} opted out",
             )
             return Sent(announcement.id, len(recipients), True)
     except IntegrityError:
@@ -174,13 +215,14 @@ def send_announcement(
         return found
 
 
-def announcement_counts(db: Db, actor: Actor, announcement_id: int) -> Counts:
+def announcement_counts(db: Db, actor: Actor, announcement_id: int, language: str = "en") -> Counts:
     """Return an announcement's delivered, failed and pending counts; NotFound outside the actor's area."""
     with db() as session:
         announcement = session.get(Announcement, announcement_id)
         scope = areas_in_scope(session, actor)
         if announcement is None or (scope is not None and announcement.area_id not in scope):
             raise NotFound(f"announcement:{announcement_id}")
+        area, villages = places_of(session, announcement, language)
         rows = session.execute(
             select(OutboxMessage.status, func.count())
             .where(OutboxMessage.announcement_id == announcement_id, OutboxMessage.part == 1)
@@ -201,10 +243,13 @@ def announcement_counts(db: Db, actor: Actor, announcement_id: int) -> Counts:
         pending,
         suppressed,
         announcement.created_at,
+        announcement.audience,
+        area,
+        villages,
     )
 
 
-def list_announcements(db: Db, actor: Actor, limit: int = 20) -> list[Counts]:
+def list_announcements(db: Db, actor: Actor, limit: int = 20, language: str = "en") -> list[Counts]:
     """Return the latest announcements of the actor's area with their counts, newest first."""
     with db() as session:
         scope = areas_in_scope(session, actor)
@@ -212,7 +257,7 @@ def list_announcements(db: Db, actor: Actor, limit: int = 20) -> list[Counts]:
         if scope is not None:
             query = query.where(Announcement.area_id.in_(scope))
         ids = list(session.scalars(query))
-    return [announcement_counts(db, actor, i) for i in ids]
+    return [announcement_counts(db, actor, i, language) for i in ids]
 
 
 def _by_key(db: Db, request_key: str) -> Sent | None:
@@ -221,40 +266,40 @@ def _by_key(db: Db, request_key: str) -> Sent | None:
         return Sent(found.id, found.recipients, False) if found else None
 
 
-def _check(session: Session, actor: Actor, draft: Draft) -> tuple[Area, int | None]:
-    """Check a draft against the registry and the actor's area; return the area and programme id."""
+@contextmanager
+def _refusal_recorded(db: Db, actor: Actor) -> Iterator[None]:
+    """Record a place refused to the actor, after the draft's own transaction has closed."""
+    try:
+        yield
+    except OutsideScope as exc:
+        # Its own transaction: the refusal is kept although the preview or the send fails.
+        record_now(db, "refused_read", actor.id, exc.target, actor.area_id)
+        raise
+
+
+def _check(session: Session, actor: Actor, draft: Draft, language: str) -> tuple[Places, int | None]:
+    """Check a draft against the registry and the actor's area; return its places and programme id."""
     problems = []
     if draft.audience not in AUDIENCES:
         problems.append("choose chiefs or households")
     if not any(text.strip() for text in draft.texts.values()):
         problems.append("write the announcement in at least one language")
+    problems += shape_problems(draft.area_code, draft.village_codes)
     if problems:
         raise InvalidData(problems)
-    area = session.scalar(select(Area).where(Area.code == draft.area_code.strip()))
-    scope = areas_in_scope(session, actor)
-    if area is None or (scope is not None and area.id not in scope):
-        raise NotFound(f"area:{draft.area_code}")
+    places = resolve_places(session, actor, draft.area_code, draft.village_codes, language)
     programme_id = None
     if draft.programme_code:
         programme_id = session.scalar(select(Programme.id).where(Programme.code == draft.programme_code))
         if programme_id is None:
             raise InvalidData([f"no programme {draft.programme_code}"])
-    return area, programme_id
-
-
-def _villages_under(session: Session, area: Area) -> list[int]:
-    found, frontier = [area.id], [area.id]
-    while frontier:
-        frontier = list(session.scalars(select(Area.id).where(Area.parent_id.in_(frontier))))
-        found += frontier
-    return list(session.scalars(select(Area.id).where(Area.id.in_(found), Area.level == "village")))
+    return places, programme_id
 
 
 def _recipients(
-    session: Session, area: Area, audience: str, programme_id: int | None, default_language: str
+    session: Session, villages: list[int], audience: str, programme_id: int | None, default_language: str
 ) -> tuple[list[tuple[str, str]], int]:
-    """Return (phone, language) of each recipient in phone order, and how many opted out."""
-    villages = _villages_under(session, area)
+    """Return (phone, language) of each recipient of these villages once, in phone order, and the STOPs."""
     phones: Sequence[str]
     if audience == "chiefs":
         phones = session.scalars(

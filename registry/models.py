@@ -485,12 +485,14 @@ class CardIssue(Base):
 
 
 class Announcement(Base):
-    """An announcement an officer sent to the chiefs or households of an area, in each language."""
+    """An announcement an officer sent to the chiefs or households of an area or chosen villages."""
 
     __tablename__ = "announcements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), index=True)
+    # The area named, or the smallest area holding every chosen village: who may read it is who
+    # reads that area. None only for villages of several provinces (national staff alone).
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"), index=True)
     audience: Mapped[str] = mapped_column(String(12))  # chiefs or households
     programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
     text_km: Mapped[str] = mapped_column(Text, default="")
@@ -503,6 +505,17 @@ class Announcement(Base):
     # The form (or command) that sent it: sent again, it finds this announcement and sends nothing.
     request_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AnnouncementVillage(Base):
+    """A village chosen one by one for an announcement (an announcement to an area has none)."""
+
+    __tablename__ = "announcement_villages"
+
+    announcement_id: Mapped[int] = mapped_column(
+        ForeignKey("announcements.id", ondelete="CASCADE"), primary_key=True
+    )
+    village_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), primary_key=True)
 
 
 class AnnouncementReply(Base):

@@ -1,4 +1,8 @@
-"""An announcement from compose to delivered counts, in a real headless Chromium."""
+"""An announcement from compose to delivered counts, in a real headless Chromium.
+
+`DESK_SCREENSHOTS=docs pytest -m browser -k ticked_villages` rewrites the README's screenshots of
+ticked villages and their preview, in Khmer.
+"""
 
 from __future__ import annotations
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 
 from flask import Flask
 from sqlalchemy import func, select
 
 from registry.models import Announcement, Area, AuditEntry, Household, HouseholdPhone, OutboxMessage
-from tests.desk.conftest import COMMUNE_DESK, DISTRICT, PROVINCE, signed_in, token
+from registry.staff import add_staff
+from registry.staff_auth import set_demo_passwords
+from tests.desk.conftest import COMMUNE_DESK, DISTRICT, PASSWORD, PROVINCE, signed_in, token
 
 KM = "ថ្ងៃបើកប្រាក់ ថ្ងៃទី ១៥ នៅសាលាឃុំ។"
 
@@ -52,8 +55,9 @@ def test_an_area_outside_mine_is_refused(desk_app: Flask) -> None:
     }
     page = client.post("/desk/announce/preview", data=form).get_data(as_text=True)
     assert 'name="form_token"' not in page and _count(desk_app, Announcement) == 0
-    client.post("/desk/announce/send", data={**form, "form_token": "x"})
+    assert client.post("/desk/announce/send", data={**form, "form_token": "x"}).status_code == 404
     assert _count(desk_app, Announcement) == 0
+    assert _refused(desk_app) == ["area:1712", "area:1712"]
 
 
 def _households(app: Flask, village: str, phones: list[str]) -> None:
@@ -161,3 +165,72 @@ def test_a_province_officer_lists_another_district_s_villages_and_keeps_the_tick
     assert f">{KM}</textarea>" in shown
     outside = client.post("/desk/announce", data={**form, "villages_of": "18"}).get_data(as_text=True)
     assert "flash error" in outside and _refused(desk_app) == ["area:18"]
+
+
+def test_a_district_of_a_hundred_villages_lists_them_on_one_light_page(desk_app: Flask) -> None:
+    janela = desk_app.extensions["janela"]
+    with janela.db.begin() as session:
+        province = session.scalars(select(Area.id).where(Area.code == "17")).one()
+        district = Area(
+            code="1799", parent_id=province, level="district", name_km="ស្រុកថ្មី", name_pt="N", name_en="N"
+        )
+        session.add(district)
+        session.flush()
+        for c in range(10):
+            commune = Area(
+                code=f"1799{c:02d}",
+                parent_id=district.id,
+                level="commune",
+                name_km="ឃុំថ្មី",
+                name_pt="C",
+                name_en="C",
+            )
+            session.add(commune)
+            session.flush()
+            for v in range(10):
+                village = Area(
+                    code=f"1799{c:02d}{v:02d}",
+                    parent_id=commune.id,
+                    level="village",
+                    name_km=f"ភូមិត្រពាំងស្វាយទី {v}",
+                    name_pt="V",
+                    name_en="V",
+                )
+                session.add(village)
+                session.flush()
+                # Ten households a village; the tenth shares its phone with the next village's first.
+                for h in range(10):
+                    phone = f"+855179{c:02d}{v:02d}{h:02d}" if h < 9 else f"+855179{c:02d}{v + 1:02d}00"
+                    session.add(
+                        Household(village_id=village.id, size=4, phones=[HouseholdPhone(phone=phone)])
+                    )
+    add_staff(janela.db, "district_officer", "1799", "+85512800099", "New District")
+    set_demo_passwords(janela.db, PASSWORD)
+    client = signed_in(desk_app, "+85512800099")
+    started = time.monotonic()
+    page = client.get("/desk/announce").get_data(as_text=True)
+    listed = time.monotonic() - started
+    assert page.count('name="village"') == 100 and page.count('class="villages"') == 10
+    # A slow laptop on a slow line: the whole page, a hundred villages named in Khmer, stays light.
+    assert len(page.encode()) < 60_000
+    villages = re.findall(r'name="village" value="(\d+)"', page)
+    form = {
+        "audience": "households",
+        "village": villages,
+        "text_km": KM,
+        "csrf_token": token(client, "/desk/announce"),
+    }
+    started = time.monotonic()
+    shown = client.post("/desk/announce/preview", data=form).get_data(as_text=True)
+    previewed = time.monotonic() - started
+    # 1,000 households: 9 phones of their own a village and 1 shared with the next (the last's is its own).
+    assert re.search(r'id="recipients">910<', shown), re.search(r'id="recipients">(\d+)<', shown)
+    form_token = re.search(r'name="form_token" value="([^"]+)"', shown).group(1)  # type: ignore[union-attr]
+    started = time.monotonic()
+    client.post("/desk/announce/send", data={**form, "form_token": form_token})
+    sent = time.monotonic() - started
+    assert _count(desk_app, OutboxMessage) == 910
+    print(
+        f"100 villages: page {len(page.encode()) / 1000:.0f} kB in {listed * 1000:.0f} ms, "
+        f"preview {previewed * 1000:.0f} ms, send of 910 rows {sent * 1000:.0f} ms"
+    )

@@ -234,3 +234,12 @@ def test_a_district_of_a_hundred_villages_lists_them_on_one_light_page(desk_app:
         f"100 villages: page {len(page.encode()) / 1000:.0f} kB in {listed * 1000:.0f} ms, "
         f"preview {previewed * 1000:.0f} ms, send of 910 rows {sent * 1000:.0f} ms"
     )
+
+
+def test_national_staff_name_an_area_before_villages_are_listed(desk_app: Flask) -> None:
+    client = signed_in(desk_app, "+85512999999")
+    client.post("/desk/language", data={"language": "en", "next": "/desk/", "csrf_token": token(client)})
+    page = client.get("/desk/announce").get_data(as_text=True)
+    assert 'name="village"' not in page and "Give the code of a district or commune" in page
+    listed = client.get("/desk/announce?villages_of=1701").get_data(as_text=True)
+    assert listed.count('name="village"') == 21 and "Trapeang Thom" in listed

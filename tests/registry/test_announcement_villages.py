@@ -310,3 +310,13 @@ def test_the_command_sends_to_villages_only_with_yes_and_once(app: Flask) -> Non
     not_a_village = runner.invoke(args=[*base, "--village", "1701"])
     assert not_a_village.exit_code != 0 and "1701 is not a village code." in not_a_village.output
     assert _count(app, Announcement) == 1
+
+
+def test_the_chiefs_of_chosen_villages_get_it_and_no_other_chief(app: Flask) -> None:
+    draft = Draft("", "chiefs", {"km": KM}, village_codes=("17010201", "17010101"))
+    preview = _preview(app, draft)
+    assert preview.recipients == 2
+    _send(app, draft, "form:chiefs")
+    with app.extensions["janela"].db() as session:
+        reached = sorted(session.scalars(select(OutboxMessage.recipient)))
+    assert reached == ["+85512600001", "+85512600002"]  # the chiefs of Trapeang Thom and Prey Kuy

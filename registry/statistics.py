@@ -1,8 +1,9 @@
 """Coverage statistics: rebuild the summary tables, and read them per area and period, scoped.
 
-The summary is rebuilt whole by `refresh_statistics`, which the worker's sweep runs once it is
-STATS_REFRESH_MINUTES old: one transaction that recounts the registry per village and month, adds
-each village's figures to its commune, district and province, and replaces every summary row.
+The summary is rebuilt whole by `refresh_statistics`, which a worker's refresher thread runs once
+it is STATS_REFRESH_MINUTES old (workers/stats_refresh.py, beside the sweep): one transaction
+that recounts the registry per village and month, adds each village's figures to its commune,
+district and province, and replaces every summary row.
 Readers see the old figures or the new ones, never half. Refreshes take turns on one row lock
 (`stats_refreshes`); one that waited for another finds the figures fresh and does nothing, and one
 forced to run again writes the same figures, since they are a pure count of the registry.
@@ -208,6 +209,13 @@ def _claim(db: Db) -> None:
             session.commit()
         except IntegrityError:
             session.rollback()  # another refresh made it first: the same row
+
+
+def statistics_due(db: Db, max_age: timedelta, now: datetime | None = None) -> bool:
+    """Whether the summary was never counted, or was counted max_age ago or longer."""
+    with db() as session:
+        last = session.scalar(select(StatsRefresh.refreshed_at).where(StatsRefresh.name == REFRESH))
+    return last is None or (now or utcnow()) - last >= max_age
 
 
 def refresh_statistics(

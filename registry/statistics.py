@@ -25,15 +25,18 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
+    Table,
     and_,
     case,
     cast,
     delete,
+    exists,
     func,
     insert,
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +49,7 @@ from registry.models import Area, Case, CaseEvent, Enrolment, Household, Person,
 from registry.scoping import Actor
 from registry.services import Db
 from registry.statuses import CaseStatus
-from registry.summaries import SNAPSHOT, StatsFigure, StatsRefresh
+from registry.summaries import COUNTED, SNAPSHOT, StatsFigure, StatsRefresh
 
 REFRESH = "coverage"
 # Measures, as the summary stores them.
@@ -60,11 +63,12 @@ LEVEL_BELOW = {None: "province", "province": "district", "district": "commune", 
 
 @dataclass(frozen=True)
 class RefreshReport:
-    """What one refresh did: rebuilt (with how many rows, in how long) or skipped as fresh."""
+    """What one refresh did: rebuilt (with how many rows, how many changed, in how long) or skipped."""
 
     refreshed: bool
     figures: int = 0
     seconds: float = 0.0
+    changed: int = 0  # summary rows deleted or written: those whose figure differed
 
 
 def _month_sql(session: Session, column: Any, zone: ZoneInfo) -> ColumnElement[str]:
@@ -90,26 +94,31 @@ def _days_sql(session: Session, start: Any, end: Any) -> ColumnElement[str]:
     return cast(case((whole < 0, 0), else_=whole), String)
 
 
-def _put(session: Session, measure: str, query: Any) -> None:
+COLUMNS_OF_A_FIGURE = ["area_id", "period", "measure", "key", "value"]
+
+
+def _put(session: Session, into: Table, measure: str, query: Any) -> None:
     """Insert a query's (village, period, key, count) rows as one measure's figures."""
     grouped = query.subquery()
     area, period, key, value = grouped.c
     rows = select(area, period, literal(measure), key, value)
-    session.execute(insert(StatsFigure).from_select(["area_id", "period", "measure", "key", "value"], rows))
+    session.execute(insert(into).from_select(COLUMNS_OF_A_FIGURE, rows))
 
 
-def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
+def count_villages(session: Session, zone: ZoneInfo, now: datetime, into: Table = COUNTED) -> None:
     """Write every village's figures per month, read from the national tables once each."""
     # The database groups and counts: nothing of the registry's size passes through Python.
     month = _month_sql(session, Household.created_at, zone)
     _put(
         session,
+        into,
         HOUSEHOLDS,
         select(Household.village_id, month, literal(""), func.count()).group_by(Household.village_id, month),
     )
     month = _month_sql(session, Person.created_at, zone)
     _put(
         session,
+        into,
         PERSONS,
         select(Household.village_id, month, literal(""), func.count())
         .join(Household, Person.household_id == Household.id)
@@ -120,6 +129,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     month = _month_sql(session, Enrolment.created_at, zone)
     _put(
         session,
+        into,
         ENROLMENTS,
         select(Household.village_id, month, Programme.code, func.count())
         .select_from(Enrolment)
@@ -134,6 +144,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     category = func.coalesce(Case.category, "other")
     _put(
         session,
+        into,
         COMPLAINTS,
         select(Case.village_id, month, category, func.count())
         .where(complaint)
@@ -141,6 +152,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     )
     _put(
         session,
+        into,
         ESCALATIONS,
         select(Case.village_id, month, literal(""), func.count())
         .join(CaseEvent, CaseEvent.case_id == Case.id)
@@ -150,6 +162,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     closed = and_(complaint, Case.status.in_([str(s) for s in CLOSED_STATUSES]), Case.closed_at.is_not(None))
     _put(
         session,
+        into,
         CLOSED,
         select(Case.village_id, month, literal(""), func.count())
         .where(closed)
@@ -159,6 +172,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     in_time = or_(Case.resolve_due_at.is_(None), Case.closed_at <= Case.resolve_due_at)
     _put(
         session,
+        into,
         IN_TIME,
         select(Case.village_id, month, literal(""), func.count())
         .where(closed, in_time)
@@ -167,6 +181,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     days = _days_sql(session, Case.created_at, Case.closed_at)
     _put(
         session,
+        into,
         DAYS,
         select(Case.village_id, month, days, func.count())
         .where(closed)
@@ -177,6 +192,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     waiting = and_(Case.kind == "preregistration", Case.status.in_([str(s) for s in OPEN_STATUSES]))
     _put(
         session,
+        into,
         PENDING,
         select(Case.village_id, literal(SNAPSHOT), age, func.count())
         .where(waiting)
@@ -184,19 +200,45 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     )
 
 
-def roll_up(session: Session) -> None:
+def roll_up(session: Session, into: Table = COUNTED) -> None:
     """Add every area's figures to its parent's, a level at a time: village to province."""
+    figure = into.c
     for level in ("village", "commune", "district"):
-        total = func.sum(StatsFigure.value)
         rows = (
-            select(Area.parent_id, StatsFigure.period, StatsFigure.measure, StatsFigure.key, total)
-            .join(Area, Area.id == StatsFigure.area_id)
+            select(Area.parent_id, figure.period, figure.measure, figure.key, func.sum(figure.value))
+            .join(Area, Area.id == figure.area_id)
             .where(Area.level == level, Area.parent_id.is_not(None))
-            .group_by(Area.parent_id, StatsFigure.period, StatsFigure.measure, StatsFigure.key)
+            .group_by(Area.parent_id, figure.period, figure.measure, figure.key)
         )
-        session.execute(
-            insert(StatsFigure).from_select(["area_id", "period", "measure", "key", "value"], rows)
-        )
+        session.execute(insert(into).from_select(COLUMNS_OF_A_FIGURE, rows))
+
+
+def _fresh_count_table(session: Session) -> None:
+    """Create the refresh's empty count table (SQLite keeps one left by a failed refresh: drop it)."""
+    connection = session.connection()
+    COUNTED.drop(connection, checkfirst=True)
+    COUNTED.create(connection)
+
+
+def _keep_what_changed(session: Session) -> int:
+    """Make stats_figures equal the new count, touching only the rows that differ; return how many."""
+    # An hour changes few figures (this month's, the pending ages, a case closed): rewriting the
+    # whole summary cost most of a refresh (a foreign-key check, index entries and WAL per row).
+    old, new = StatsFigure.__table__.c, COUNTED.c
+    same_key = and_(
+        new.area_id == old.area_id, new.period == old.period, new.measure == old.measure, new.key == old.key
+    )
+    connection = session.connection()
+    gone = connection.execute(delete(StatsFigure).where(~exists().where(same_key, new.value == old.value)))
+    # Left now are the rows whose figure stayed the same: every other counted row goes in.
+    missing = select(COUNTED).where(~exists().where(same_key))
+    added = connection.execute(
+        insert(StatsFigure).from_select(COLUMNS_OF_A_FIGURE, missing),
+        execution_options={"preserve_rowcount": True},  # an INSERT's count is kept only when asked
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        COUNTED.drop(session.connection())  # PostgreSQL drops it at commit
+    return gone.rowcount + added.rowcount
 
 
 def _claim(db: Db) -> None:
@@ -229,14 +271,27 @@ def refresh_statistics(
         if session.get_bind().dialect.name == "postgresql":
             # A national recount takes longer than a web request may: this transaction only.
             session.execute(select(func.set_config("statement_timeout", "0", True)))
+            # Its groupings and comparisons hash hundreds of thousands of rows: in memory, not on
+            # disk (one refresh runs at a time, so this much is taken once).
+            session.execute(select(func.set_config("work_mem", "64MB", True)))
         # Taking the row lock first: a concurrent refresh waits here until this one commits.
         session.execute(update(StatsRefresh).where(StatsRefresh.name == REFRESH).values(started_at=now))
         last = session.scalar(select(StatsRefresh.refreshed_at).where(StatsRefresh.name == REFRESH))
         if max_age is not None and last is not None and now - last < max_age:
             return RefreshReport(refreshed=False)
-        session.execute(delete(StatsFigure))
+        # Everything is counted again, so the figures equal a rebuild from nothing; only the
+        # writing is spared where a figure is unchanged.
+        _fresh_count_table(session)
         count_villages(session, zone, now)
         roll_up(session)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE stats_counted"))  # a temporary table gets no autovacuum
+        else:
+            # SQLite compares row by row: without an index, every old row would scan the count.
+            session.execute(
+                text("CREATE INDEX stats_counted_key ON stats_counted (area_id, period, measure, key)")
+            )
+        changed = _keep_what_changed(session)
         figures = session.scalar(select(func.count()).select_from(StatsFigure)) or 0
         seconds = time.perf_counter() - started
         session.execute(
@@ -244,7 +299,7 @@ def refresh_statistics(
             .where(StatsRefresh.name == REFRESH)
             .values(refreshed_at=now, duration_ms=int(seconds * 1000), figures=figures)
         )
-    return RefreshReport(refreshed=True, figures=figures, seconds=seconds)
+    return RefreshReport(refreshed=True, figures=figures, seconds=seconds, changed=changed)
 
 
 # Reading

@@ -32,7 +32,10 @@ def stats_command(area_code: str | None, period: str, as_csv: bool, language: st
     t = Translator(language)
     if refresh:
         report = refresh_statistics(janela.db, janela.settings.zone)
-        click.echo(f"Counted {report.figures} figures in {report.seconds:.1f} s.", err=True)
+        click.echo(
+            f"Counted {report.figures} figures ({report.changed} changed) in {report.seconds:.1f} s.",
+            err=True,
+        )
     # The command line is an operator's, as `flask cases` is: it reads the whole country.
     operator = Actor(0, "national_admin", "flask stats", "", None)
     try:

@@ -274,6 +274,10 @@ def refresh_statistics(
             # Its groupings and comparisons hash hundreds of thousands of rows: in memory, not on
             # disk (one refresh runs at a time, so this much is taken once).
             session.execute(select(func.set_config("work_mem", "64MB", True)))
+            # Just emptied and vacuumed, stats_figures looks like one row to the planner, which then
+            # compares each counted row with a scan of it, growing as the INSERT fills it: hours
+            # where a hash takes a second. The refresh's joins are all whole-table ones.
+            session.execute(select(func.set_config("enable_nestloop", "off", True)))
         # Taking the row lock first: a concurrent refresh waits here until this one commits.
         session.execute(update(StatsRefresh).where(StatsRefresh.name == REFRESH).values(started_at=now))
         last = session.scalar(select(StatsRefresh.refreshed_at).where(StatsRefresh.name == REFRESH))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, func, select, text, update
@@ -115,6 +116,17 @@ def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     return thread, outcome
 
 
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    """Stop a worker process as a deployment does (SIGTERM), and for certain if it does not go."""
+    worker.terminate()
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(10)
+        raise
+
+
 def worker_settings(database_url: str, redis_url: str) -> dict[str, str]:
     """Settings of a `flask worker` process on the test servers, sweeping every second."""
     settings = app_config(database_url, redis_url, SWEEP_INTERVAL=1)
@@ -172,8 +184,7 @@ def test_a_refresh_held_open_does_not_delay_an_escalation(
         wait_until(lambda: not statistics_due(db, HOUR), 60)  # let go, the refresh commits
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(30)
+            stop(worker)
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
 
 
@@ -191,7 +202,11 @@ def test_a_worker_killed_mid_refresh_leaves_the_old_figures_and_a_lease_that_exp
             backend = waiting_backend(engine, "INSERT INTO stats_figures")
             assert backend is not None
         finally:
-            worker.send_signal(signal.SIGKILL)
+            # SIGKILL, as the out-of-memory killer or a container's end would: RQ's scheduler, a
+            # child process of the worker, goes with it.
+            for child in psutil.Process(worker.pid).children(recursive=True):
+                child.kill()
+            worker.kill()
             worker.wait(10)
     # Let go, its server process finishes the statement, finds nobody to answer, and rolls back.
     wait_until(lambda: not backend_alive(engine, backend), 30)

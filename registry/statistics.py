@@ -1,9 +1,10 @@
 """Coverage statistics: rebuild the summary tables, and read them per area and period, scoped.
 
-The summary is rebuilt whole by `refresh_statistics`, which a worker's refresher thread runs once
-it is STATS_REFRESH_MINUTES old (workers/stats_refresh.py, beside the sweep): one transaction
-that recounts the registry per village and month, adds each village's figures to its commune,
-district and province, and replaces every summary row.
+The summary is rebuilt by `refresh_statistics`, which a worker's refresher thread runs once it
+is STATS_REFRESH_MINUTES old (workers/stats_refresh.py, beside the sweep): one transaction that
+recounts the whole registry per village and month into a temporary table, adds each village's
+figures to its commune, district and province there, then deletes and writes only the summary
+rows that differ, so the summary equals a rebuild from nothing at the cost of what changed.
 Readers see the old figures or the new ones, never half. Refreshes take turns on one row lock
 (`stats_refreshes`); one that waited for another finds the figures fresh and does nothing, and one
 forced to run again writes the same figures, since they are a pure count of the registry.
@@ -275,8 +276,8 @@ def refresh_statistics(
             # disk (one refresh runs at a time, so this much is taken once).
             session.execute(select(func.set_config("work_mem", "64MB", True)))
             # Just emptied and vacuumed, stats_figures looks like one row to the planner, which then
-            # compares each counted row with a scan of it, growing as the INSERT fills it: hours
-            # where a hash takes a second. The refresh's joins are all whole-table ones.
+            # compares each counted row with a scan of it, growing as the INSERT fills it: minutes
+            # on end where a hash takes a second. The refresh's joins are all whole-table ones.
             session.execute(select(func.set_config("enable_nestloop", "off", True)))
         # Taking the row lock first: a concurrent refresh waits here until this one commits.
         session.execute(update(StatsRefresh).where(StatsRefresh.name == REFRESH).values(started_at=now))

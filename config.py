@@ -122,7 +122,7 @@ def defaults(instance: Path) -> dict[str, Any]:
         "PROXY_HOPS": 0,  # proxies in front that set X-Forwarded-For (a load balancer: 1)
         "RETENTION_DAYS": 180,
         "SMS_RETENTION_DAYS": 365,  # days to keep SMS sent or given up on
-        "STATS_REFRESH_MINUTES": 60,  # the sweep rebuilds the coverage statistics once this old
+        "STATS_REFRESH_MINUTES": 60,  # a worker rebuilds the coverage statistics once this old
     }
 
 

@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 @click.option("--period", default="all", help="all, a year (2026) or a month (2026-11).")
 @click.option("--csv", "as_csv", is_flag=True, help="Write CSV to standard output.")
 @click.option("--language", default="en", help="Language of the headers and area names.")
-@click.option("--refresh", is_flag=True, help="Count the registry again first (the sweep does it hourly).")
+@click.option("--refresh", is_flag=True, help="Count the registry again first (the workers do it hourly).")
 def stats_command(area_code: str | None, period: str, as_csv: bool, language: str, refresh: bool) -> None:
     """Print the coverage statistics of an area and of the areas below it."""
     from conversations.case_texts import CATEGORY_NAMES
@@ -32,7 +32,10 @@ def stats_command(area_code: str | None, period: str, as_csv: bool, language: st
     t = Translator(language)
     if refresh:
         report = refresh_statistics(janela.db, janela.settings.zone)
-        click.echo(f"Counted {report.figures} figures in {report.seconds:.1f} s.", err=True)
+        click.echo(
+            f"Counted {report.figures} figures ({report.changed} changed) in {report.seconds:.1f} s.",
+            err=True,
+        )
     # The command line is an operator's, as `flask cases` is: it reads the whole country.
     operator = Actor(0, "national_admin", "flask stats", "", None)
     try:
@@ -57,7 +60,7 @@ def stats_command(area_code: str | None, period: str, as_csv: bool, language: st
         sys.stdout.buffer.write(export_csv(headers, rows).removeprefix("\ufeff".encode()))
         return
     if coverage.refreshed_at is None:
-        click.echo("Not counted yet: run with --refresh, or wait for the sweep.", err=True)
+        click.echo("Not counted yet: run with --refresh, or wait for a worker to count.", err=True)
     else:
         click.echo(f"Counted at {coverage.refreshed_at:%Y-%m-%d %H:%M} UTC; period {coverage.period}.")
     cells = [[h for h in headers], *[["–" if c is None else str(c) for c in row] for row in rows]]

@@ -1,8 +1,10 @@
 """Coverage statistics: rebuild the summary tables, and read them per area and period, scoped.
 
-The summary is rebuilt whole by `refresh_statistics`, which the worker's sweep runs once it is
-STATS_REFRESH_MINUTES old: one transaction that recounts the registry per village and month, adds
-each village's figures to its commune, district and province, and replaces every summary row.
+The summary is rebuilt by `refresh_statistics`, which a worker's refresher thread runs once it
+is STATS_REFRESH_MINUTES old (workers/stats_refresh.py, beside the sweep): one transaction that
+recounts the whole registry per village and month into a temporary table, adds each village's
+figures to its commune, district and province there, then deletes and writes only the summary
+rows that differ, so the summary equals a rebuild from nothing at the cost of what changed.
 Readers see the old figures or the new ones, never half. Refreshes take turns on one row lock
 (`stats_refreshes`); one that waited for another finds the figures fresh and does nothing, and one
 forced to run again writes the same figures, since they are a pure count of the registry.
@@ -24,15 +26,18 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
+    Table,
     and_,
     case,
     cast,
     delete,
+    exists,
     func,
     insert,
     literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -45,7 +50,7 @@ from registry.models import Area, Case, CaseEvent, Enrolment, Household, Person,
 from registry.scoping import Actor
 from registry.services import Db
 from registry.statuses import CaseStatus
-from registry.summaries import SNAPSHOT, StatsFigure, StatsRefresh
+from registry.summaries import COUNTED, SNAPSHOT, StatsFigure, StatsRefresh
 
 REFRESH = "coverage"
 # Measures, as the summary stores them.
@@ -59,11 +64,12 @@ LEVEL_BELOW = {None: "province", "province": "district", "district": "commune", 
 
 @dataclass(frozen=True)
 class RefreshReport:
-    """What one refresh did: rebuilt (with how many rows, in how long) or skipped as fresh."""
+    """What one refresh did: rebuilt (with how many rows, how many changed, in how long) or skipped."""
 
     refreshed: bool
     figures: int = 0
     seconds: float = 0.0
+    changed: int = 0  # summary rows deleted or written: those whose figure differed
 
 
 def _month_sql(session: Session, column: Any, zone: ZoneInfo) -> ColumnElement[str]:
@@ -89,26 +95,31 @@ def _days_sql(session: Session, start: Any, end: Any) -> ColumnElement[str]:
     return cast(case((whole < 0, 0), else_=whole), String)
 
 
-def _put(session: Session, measure: str, query: Any) -> None:
+COLUMNS_OF_A_FIGURE = ["area_id", "period", "measure", "key", "value"]
+
+
+def _put(session: Session, into: Table, measure: str, query: Any) -> None:
     """Insert a query's (village, period, key, count) rows as one measure's figures."""
     grouped = query.subquery()
     area, period, key, value = grouped.c
     rows = select(area, period, literal(measure), key, value)
-    session.execute(insert(StatsFigure).from_select(["area_id", "period", "measure", "key", "value"], rows))
+    session.execute(insert(into).from_select(COLUMNS_OF_A_FIGURE, rows))
 
 
-def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
+def count_villages(session: Session, zone: ZoneInfo, now: datetime, into: Table = COUNTED) -> None:
     """Write every village's figures per month, read from the national tables once each."""
     # The database groups and counts: nothing of the registry's size passes through Python.
     month = _month_sql(session, Household.created_at, zone)
     _put(
         session,
+        into,
         HOUSEHOLDS,
         select(Household.village_id, month, literal(""), func.count()).group_by(Household.village_id, month),
     )
     month = _month_sql(session, Person.created_at, zone)
     _put(
         session,
+        into,
         PERSONS,
         select(Household.village_id, month, literal(""), func.count())
         .join(Household, Person.household_id == Household.id)
@@ -119,6 +130,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     month = _month_sql(session, Enrolment.created_at, zone)
     _put(
         session,
+        into,
         ENROLMENTS,
         select(Household.village_id, month, Programme.code, func.count())
         .select_from(Enrolment)
@@ -133,6 +145,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     category = func.coalesce(Case.category, "other")
     _put(
         session,
+        into,
         COMPLAINTS,
         select(Case.village_id, month, category, func.count())
         .where(complaint)
@@ -140,6 +153,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     )
     _put(
         session,
+        into,
         ESCALATIONS,
         select(Case.village_id, month, literal(""), func.count())
         .join(CaseEvent, CaseEvent.case_id == Case.id)
@@ -149,6 +163,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     closed = and_(complaint, Case.status.in_([str(s) for s in CLOSED_STATUSES]), Case.closed_at.is_not(None))
     _put(
         session,
+        into,
         CLOSED,
         select(Case.village_id, month, literal(""), func.count())
         .where(closed)
@@ -158,6 +173,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     in_time = or_(Case.resolve_due_at.is_(None), Case.closed_at <= Case.resolve_due_at)
     _put(
         session,
+        into,
         IN_TIME,
         select(Case.village_id, month, literal(""), func.count())
         .where(closed, in_time)
@@ -166,6 +182,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     days = _days_sql(session, Case.created_at, Case.closed_at)
     _put(
         session,
+        into,
         DAYS,
         select(Case.village_id, month, days, func.count())
         .where(closed)
@@ -176,6 +193,7 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     waiting = and_(Case.kind == "preregistration", Case.status.in_([str(s) for s in OPEN_STATUSES]))
     _put(
         session,
+        into,
         PENDING,
         select(Case.village_id, literal(SNAPSHOT), age, func.count())
         .where(waiting)
@@ -183,19 +201,45 @@ def count_villages(session: Session, zone: ZoneInfo, now: datetime) -> None:
     )
 
 
-def roll_up(session: Session) -> None:
+def roll_up(session: Session, into: Table = COUNTED) -> None:
     """Add every area's figures to its parent's, a level at a time: village to province."""
+    figure = into.c
     for level in ("village", "commune", "district"):
-        total = func.sum(StatsFigure.value)
         rows = (
-            select(Area.parent_id, StatsFigure.period, StatsFigure.measure, StatsFigure.key, total)
-            .join(Area, Area.id == StatsFigure.area_id)
+            select(Area.parent_id, figure.period, figure.measure, figure.key, func.sum(figure.value))
+            .join(Area, Area.id == figure.area_id)
             .where(Area.level == level, Area.parent_id.is_not(None))
-            .group_by(Area.parent_id, StatsFigure.period, StatsFigure.measure, StatsFigure.key)
+            .group_by(Area.parent_id, figure.period, figure.measure, figure.key)
         )
-        session.execute(
-            insert(StatsFigure).from_select(["area_id", "period", "measure", "key", "value"], rows)
-        )
+        session.execute(insert(into).from_select(COLUMNS_OF_A_FIGURE, rows))
+
+
+def _fresh_count_table(session: Session) -> None:
+    """Create the refresh's empty count table (SQLite keeps one left by a failed refresh: drop it)."""
+    connection = session.connection()
+    COUNTED.drop(connection, checkfirst=True)
+    COUNTED.create(connection)
+
+
+def _keep_what_changed(session: Session) -> int:
+    """Make stats_figures equal the new count, touching only the rows that differ; return how many."""
+    # An hour changes few figures (this month's, the pending ages, a case closed): rewriting the
+    # whole summary cost most of a refresh (a foreign-key check, index entries and WAL per row).
+    old, new = StatsFigure.__table__.c, COUNTED.c
+    same_key = and_(
+        new.area_id == old.area_id, new.period == old.period, new.measure == old.measure, new.key == old.key
+    )
+    connection = session.connection()
+    gone = connection.execute(delete(StatsFigure).where(~exists().where(same_key, new.value == old.value)))
+    # Left now are the rows whose figure stayed the same: every other counted row goes in.
+    missing = select(COUNTED).where(~exists().where(same_key))
+    added = connection.execute(
+        insert(StatsFigure).from_select(COLUMNS_OF_A_FIGURE, missing),
+        execution_options={"preserve_rowcount": True},  # an INSERT's count is kept only when asked
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        COUNTED.drop(session.connection())  # PostgreSQL drops it at commit
+    return gone.rowcount + added.rowcount
 
 
 def _claim(db: Db) -> None:
@@ -210,6 +254,13 @@ def _claim(db: Db) -> None:
             session.rollback()  # another refresh made it first: the same row
 
 
+def statistics_due(db: Db, max_age: timedelta, now: datetime | None = None) -> bool:
+    """Whether the summary was never counted, or was counted max_age ago or longer."""
+    with db() as session:
+        last = session.scalar(select(StatsRefresh.refreshed_at).where(StatsRefresh.name == REFRESH))
+    return last is None or (now or utcnow()) - last >= max_age
+
+
 def refresh_statistics(
     db: Db, zone: ZoneInfo, max_age: timedelta | None = None, now: datetime | None = None
 ) -> RefreshReport:
@@ -221,14 +272,31 @@ def refresh_statistics(
         if session.get_bind().dialect.name == "postgresql":
             # A national recount takes longer than a web request may: this transaction only.
             session.execute(select(func.set_config("statement_timeout", "0", True)))
+            # Its groupings and comparisons hash hundreds of thousands of rows: in memory, not on
+            # disk (one refresh runs at a time, so this much is taken once).
+            session.execute(select(func.set_config("work_mem", "64MB", True)))
+            # Just emptied and vacuumed, stats_figures looks like one row to the planner, which then
+            # compares each counted row with a scan of it, growing as the INSERT fills it: minutes
+            # on end where a hash takes a second. The refresh's joins are all whole-table ones.
+            session.execute(select(func.set_config("enable_nestloop", "off", True)))
         # Taking the row lock first: a concurrent refresh waits here until this one commits.
         session.execute(update(StatsRefresh).where(StatsRefresh.name == REFRESH).values(started_at=now))
         last = session.scalar(select(StatsRefresh.refreshed_at).where(StatsRefresh.name == REFRESH))
         if max_age is not None and last is not None and now - last < max_age:
             return RefreshReport(refreshed=False)
-        session.execute(delete(StatsFigure))
+        # Everything is counted again, so the figures equal a rebuild from nothing; only the
+        # writing is spared where a figure is unchanged.
+        _fresh_count_table(session)
         count_villages(session, zone, now)
         roll_up(session)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE stats_counted"))  # a temporary table gets no autovacuum
+        else:
+            # SQLite compares row by row: without an index, every old row would scan the count.
+            session.execute(
+                text("CREATE INDEX stats_counted_key ON stats_counted (area_id, period, measure, key)")
+            )
+        changed = _keep_what_changed(session)
         figures = session.scalar(select(func.count()).select_from(StatsFigure)) or 0
         seconds = time.perf_counter() - started
         session.execute(
@@ -236,7 +304,7 @@ def refresh_statistics(
             .where(StatsRefresh.name == REFRESH)
             .values(refreshed_at=now, duration_ms=int(seconds * 1000), figures=figures)
         )
-    return RefreshReport(refreshed=True, figures=figures, seconds=seconds)
+    return RefreshReport(refreshed=True, figures=figures, seconds=seconds, changed=changed)
 
 
 # Reading

@@ -15,6 +15,7 @@ from flask import Flask
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
+from workers.stats_refresh import start_stats_refresher
 from workers.sweep import start_sweeper
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def run_worker(app: Flask, burst: bool = False) -> bool:
     with app.app_context():
         if not burst:
             start_sweeper(app, stop)
+            start_stats_refresher(app, stop)
         try:
             while True:
                 worker: JanelaWorker | None = None

@@ -1,4 +1,8 @@
-"""The sweep: hand on messages whose job was lost or whose retry is due, and escalate overdue cases."""
+"""The sweep: hand on messages whose job was lost or whose retry is due, and escalate overdue cases.
+
+The coverage statistics are not counted here: their refresh has its own thread
+(workers/stats_refresh.py), so a long recount never holds back an escalation or a resend.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,11 @@ from registry.escalation import escalate_overdue
 from registry.inbound import unprocessed_inbound
 from registry.outbox import release_stale_claims, resend_unknown, stranded_sms
 from registry.retention import Retention, prune_old_records
-from registry.statistics import refresh_statistics
 from workers.queues import enqueue_inbound, enqueue_sms
 
 log = logging.getLogger(__name__)
 LOCK = "janela:sweep"
 PRUNE_LOCK = "janela:prune"
-STATS_LOCK = "janela:stats"
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,11 @@ def sweep(app: Flask) -> SweepReport:
         pruned = prune_old_records(janela.db, retention)
         if pruned.total:
             log.info("pruned %s records past their retention", pruned.total)
-    _refresh_statistics(app)
     if sms or inbound:
         log.warning(
             "sweep handed on %s sms and %s inbound (%s stale claims)", len(sms), len(inbound), len(released)
         )
     return SweepReport(len(released), len(sms), len(inbound), len(escalated))
-
-
-def _refresh_statistics(app: Flask) -> None:
-    """Rebuild the coverage statistics once they are STATS_REFRESH_MINUTES old."""
-    janela = app.extensions["janela"]
-    age = timedelta(minutes=app.config["STATS_REFRESH_MINUTES"])
-    # The Redis lock spares the others a wait on the row lock; the row lock alone would be enough.
-    if janela.redis.set(STATS_LOCK, "1", nx=True, ex=max(60, int(age.total_seconds()))):
-        report = refresh_statistics(janela.db, janela.settings.zone, max_age=age)
-        if report.refreshed:
-            log.info("statistics refreshed: %s figures in %.1f s", report.figures, report.seconds)
 
 
 def start_sweeper(app: Flask, stop: threading.Event) -> threading.Thread:

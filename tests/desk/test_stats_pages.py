@@ -1,4 +1,4 @@
-"""The statistics page, its chart and downloads, the sweep's refresh and `flask stats`."""
+"""The statistics page, its chart and downloads, the workers' refresh and `flask stats`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from tests.desk.conftest import (
     token,
 )
 from tests.registry.test_statistics import NOW, ZONE, hand_counted
-from workers.sweep import STATS_LOCK, sweep
+from workers.stats_refresh import LEASE_KEY, refresh_when_due
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -113,18 +113,18 @@ def test_the_downloads_open_back_with_the_same_figures(counted: Flask) -> None:
     assert rows[1][12:] == ["1", "1", "2", "1"]
 
 
-def test_the_sweep_refreshes_the_figures_once_they_are_old(desk_app: Flask) -> None:
+def test_a_worker_refreshes_the_figures_once_they_are_old(desk_app: Flask) -> None:
     complaint(desk_app)
     preregistration(desk_app)
     janela = desk_app.extensions["janela"]
-    sweep(desk_app)
+    refresh_when_due(desk_app)
     with db(desk_app)() as session:
         first = session.get(StatsRefresh, "coverage")
         assert first is not None and first.refreshed_at is not None
         at = first.refreshed_at
-    # The next minute's sweep leaves fresh figures alone, even with the Redis lock gone.
-    janela.redis.delete(STATS_LOCK)
-    sweep(desk_app)
+    # The next minute's look leaves fresh figures alone, even with the Redis lease gone.
+    janela.redis.delete(LEASE_KEY)
+    assert refresh_when_due(desk_app) is None
     with db(desk_app)() as session:
         assert session.scalar(select(StatsRefresh.refreshed_at)) == at
     client = signed_in(desk_app, COMMUNE_DESK)

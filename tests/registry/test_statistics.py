@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from registry.db import utcnow
 from registry.errors import NotFound
@@ -277,3 +277,40 @@ def test_scoping_an_officer_reads_their_area_and_below_only(counted: Flask) -> N
     with db() as session:
         refused = session.scalars(select(AuditEntry.target).where(AuditEntry.action == "refused_read")).all()
     assert "stats:1712" in refused and "stats:1701" in refused
+
+
+def test_writing_only_what_changed_equals_a_rebuild_from_nothing(counted: Flask) -> None:
+    db = _db(counted)
+
+    def figures() -> list[tuple[int, str, str, str, int]]:
+        with db() as session:
+            return sorted(session.execute(select(StatsFigure.area_id, StatsFigure.period, StatsFigure.measure,
+                                                 StatsFigure.key, StatsFigure.value)).all())  # fmt: skip
+
+    before = figures()
+    # Every kind of change a month's figures see: a new household, one gone (its village's
+    # only: its rows must go), an enrolment ended, a complaint closed, one recategorised, and a
+    # day passing for the pending pre-registrations.
+    with db.begin() as session:
+        villages = dict(session.execute(select(Area.code, Area.id).where(Area.code.in_([B, C]))).all())
+        session.add(Household(village_id=villages[B], size=1, created_at=at("2026-09-01")))
+        gone = select(Household.id).where(Household.village_id == villages[C]).scalar_subquery()
+        members = select(Person.id).where(Person.household_id.in_(gone)).scalar_subquery()
+        session.execute(
+            delete(Enrolment).where(or_(Enrolment.household_id.in_(gone), Enrolment.person_id.in_(members)))
+        )
+        session.execute(delete(Person).where(Person.household_id.in_(gone)))
+        session.execute(delete(Household).where(Household.village_id == villages[C]))
+        session.execute(update(Enrolment).where(Enrolment.status == "active").values(status="ended"))
+        misconduct = session.scalars(select(Case).where(Case.category == "misconduct")).one()
+        misconduct.status, misconduct.closed_at = "resolved", at("2026-11-19")
+        session.execute(update(Case).where(Case.category == "wrong_amount").values(category="other"))
+    later = NOW + timedelta(days=1)
+    report = refresh_statistics(db, ZONE, now=later)
+    changed = figures()
+    assert changed != before and 0 < report.changed < len(before) + len(changed)
+    with db.begin() as session:
+        session.execute(delete(StatsFigure))
+    rebuilt = refresh_statistics(db, ZONE, now=later)
+    assert figures() == changed and rebuilt.changed == rebuilt.figures == len(changed)
+    assert refresh_statistics(db, ZONE, now=later).changed == 0  # nothing changed: nothing written

@@ -12,7 +12,9 @@ from registry.db import utcnow
 from registry.inbound import store_inbound
 from registry.models import InboundMessage, OutboxMessage
 from registry.outbox import SmsPolicy, queue_sms
+from registry.statistics import statistics_due
 from tests.jobs import run_jobs
+from workers.stats_refresh import LEASE_KEY
 from workers.sweep import sweep
 
 KH = "+85512345678"
@@ -91,3 +93,10 @@ def test_a_message_waiting_for_its_backoff_is_left_alone(at_app: Flask, fake_at:
     janela.redis.flushdb()
     age(at_app, OutboxMessage, 600, status="retry", next_attempt_at=utcnow() + timedelta(minutes=5))
     assert sweep(at_app).sms == 0
+
+
+def test_the_sweep_leaves_the_statistics_to_their_own_refresher(app: Flask) -> None:
+    sweep(app)
+    # However stale the figures, a sweep never spends its interval counting them.
+    assert statistics_due(app.extensions["janela"].db, timedelta(hours=1))
+    assert app.extensions["janela"].redis.exists(LEASE_KEY) == 0

@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from sqlalchemy import select
 
@@ -36,8 +37,12 @@ def test_a_worker_killed_mid_send_leaves_one_resend_at_most(tmp_path: Path, fake
         try:
             queue_sms(db, PHONE, "km", "សួស្តី", "test", SmsPolicy())
             wait_until(lambda: len(fake_at.received) == 1, seconds=30)
+            # RQ's scheduler runs as the worker's child and would outlive it: end it as the host would.
+            orphans = psutil.Process(first.pid).children(recursive=True)
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
+            for orphan in orphans:
+                orphan.kill()
             second = start_worker(tmp_path, settings)
 
             def settled() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ def test_a_worker_killed_mid_send_leaves_one_resend_at_most(tmp_path: Path, fake
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
             for orphan in orphans:
-                orphan.kill()
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    orphan.kill()
             second = start_worker(tmp_path, settings)
 
             def settled() -> bool:

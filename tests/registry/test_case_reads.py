@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import Engine, event, select
 
+from registry import areas
+from registry.areas import import_areas
 from registry.case_reads import case_status_for, list_queue
 from registry.case_types import CaseStatus, find_case, view_of
 from registry.cases import _citizen_may_see
@@ -169,16 +172,21 @@ def statements(engine: Engine) -> Iterator[list[tuple[str, bool]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def test_status_and_the_queue_are_one_statement_each_without_a_transaction(app: Flask) -> None:
-    janela = app.extensions["janela"]
-    db = janela.db
+def test_status_and_the_queue_are_one_statement_each_without_a_transaction(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = app.extensions["janela"].db
     references = _add_cases(db)
+    # The area names' version is read at most once a second: not during this test.
+    monkeypatch.setattr(areas._AREAS, "recheck", 3600.0)
     case_status_for(db, references["open"], FILER, "en")  # a fresh connection is set up first
+    list_queue(db, "170101", "en", "km")  # the villages' names are read once, then kept
     with statements(db.kw["bind"]) as sent:
         assert case_status_for(db, references["household"], HOUSEHOLD, "en") is not None
         assert case_status_for(db, references["household"], NEIGHBOUR, "en") is None
         assert len(list_queue(db, "170101", "en", "km")) == 3
     assert [autocommit for _sql, autocommit in sent] == [True, True, True]
+    assert "JOIN" not in sent[2][0]  # the queue joins no areas: their names are in memory
 
 
 def test_the_queue_is_due_soonest_first_and_pages(app: Flask) -> None:
@@ -207,3 +215,18 @@ def test_an_empty_queue_is_empty_and_an_unknown_desk_is_not_found(app: Flask) ->
     assert list_queue(db, "170101", "en", "km", limit=10, offset=50) == []  # past the last page
     with pytest.raises(NotFound):
         list_queue(db, "999999", "en", "km")
+
+
+def test_the_queue_names_villages_as_an_import_renames_them(app: Flask, tmp_path: Path) -> None:
+    db = app.extensions["janela"].db
+    _add_cases(db)
+    assert {c.village for c in list_queue(db, "170101", "en", "km")} == {"Trapeang Thom"}
+    renamed = tmp_path / "areas.csv"
+    renamed.write_text(
+        "code,parent_code,level,name_km,name_pt,name_en\n"
+        "17010101,170101,village,ត្រពាំងធំថ្មី,Trapeang Thom Novo,Trapeang Thom New\n",
+        encoding="utf-8",
+    )
+    import_areas(db, renamed)
+    assert {c.village for c in list_queue(db, "170101", "en", "km")} == {"Trapeang Thom New"}
+    assert {c.village for c in list_queue(db, "170101", "km", "km")} == {"ត្រពាំងធំថ្មី"}

@@ -163,7 +163,7 @@ def statements(engine: Engine) -> Iterator[list[tuple[str, bool]]]:
     sent: list[tuple[str, bool]] = []
 
     def record(conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        sent.append((sql, bool(conn.connection.dbapi_connection.autocommit)))
+        sent.append((sql, conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"))
 
     event.listen(engine, "before_cursor_execute", record)
     try:

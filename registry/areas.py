@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from registry.db import without_transaction
 from registry.errors import InvalidData, NotFound
 from registry.memo import Memo
 from registry.models import AREA_LEVELS, Area, Household, HouseholdPhone, PreRegistration
@@ -190,6 +192,29 @@ def _find_area(db: Db, code: str, language: str, level: str | None) -> AreaView 
         if area is None or (level and area.level != level):
             return None
         return _view(area, language)
+
+
+# An area's names in km, pt and en, the languages areas are named in.
+Names = tuple[str, str, str]
+_NAMES = select(Area.id, Area.name_km, Area.name_pt, Area.name_en).where(
+    Area.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def names_by_id(db: Db, ids: Iterable[int]) -> dict[int, Names]:
+    """Return the names of these areas by id: from memory, reading only those not seen yet.
+
+    A desk's queue names the villages of 2,000 cases: joining the areas in its statement made
+    the planner hash every area of the country (16,000) on each read.
+    """
+    known: dict[int, Names] = _AREAS.get(db, ("names by id",), dict)
+    missing = set(ids).difference(known)
+    if missing:
+        with db() as session:
+            rows = without_transaction(session).execute(_NAMES, {"ids": list(missing)})
+            # Kept for the next read; a version move drops the whole dict, never a part of it.
+            known.update((area_id, (km, pt, en)) for area_id, km, pt, en in rows)
+    return known
 
 
 def village_path(session: Session, village_id: int, language: str) -> str:

@@ -2,15 +2,17 @@
 
 The case work lives in smaller modules, re-exported here for callers that want one name:
 case_types (states, moves, texts, views), case_filing (complaints filed), case_states (the state
-machine: apply_move), escalation (deadlines passing).
+machine: apply_move), escalation (deadlines passing), case_reads (a citizen's status and a desk's
+queue, each one statement).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from registry.case_filing import file_complaint, file_complaint_in
+from registry.case_reads import case_status_for, list_queue
 from registry.case_states import ACTOR_MOVES, allowed_moves, apply_move, apply_move_in, available_moves
 from registry.case_types import (
     CATEGORIES,
@@ -31,10 +33,8 @@ from registry.case_types import (
     record_event,
     view_of,
 )
-from registry.db import without_transaction
-from registry.errors import NotFound
 from registry.escalation import escalate_overdue
-from registry.models import Area, Case, HouseholdPhone, Person, Staff, area_name
+from registry.models import Case, HouseholdPhone, Person, Staff
 from registry.services import Db
 from registry.timeline import NOT_THE_LEADER
 
@@ -53,17 +53,6 @@ def _citizen_may_see(session: Session, case: Case, phone: str) -> bool:
         )
         is not None
     )
-
-
-def case_status_for(db: Db, reference: str, phone: str, language: str) -> CaseView | None:
-    """Return a case's status to a phone allowed to see it; None otherwise (or if there is none)."""
-    with db() as session:
-        # Reads only: no BEGIN and ROLLBACK around them (two round trips of the few it makes).
-        without_transaction(session)
-        case = find_case(session, reference)
-        if case is None or not _citizen_may_see(session, case, phone):
-            return None
-        return view_of(case, language)
 
 
 def case_for_chief(session: Session, reference: str, phone: str, language: str) -> CaseView | None:
@@ -86,72 +75,6 @@ def case_for_chief(session: Session, reference: str, phone: str, language: str) 
         record_event(session, case, "refused_info", "staff", phone=phone, note=NOT_THE_LEADER)
         return None
     return view_of(case, language)
-
-
-def list_queue(
-    db: Db,
-    desk_code: str,
-    language: str,
-    fallback: str,
-    include_closed: bool = False,
-    limit: int | None = None,
-    offset: int = 0,
-) -> list[CaseView]:
-    """Return a desk's cases (a page of them, with limit), the one due soonest first.
-
-    Villages are named in language, else in fallback (the deployment's DEFAULT_LANGUAGE).
-
-    Reads only the columns a queue shows, with the village joined in the same query: a desk with
-    2,000 open cases is one index scan, not 2,000 objects and their villages.
-    """
-    with db() as session:
-        desk = session.scalar(select(Area.id).where(Area.code == desk_code))
-        if desk is None:
-            raise NotFound(f"desk {desk_code}")
-        village = aliased(Area)
-        query = (
-            select(
-                Case.reference,
-                Case.kind,
-                Case.category,
-                Case.status,
-                Case.escalated_at,
-                village.name_km,
-                village.name_pt,
-                village.name_en,
-                Case.created_at,
-                Case.resolve_due_at,
-                Case.description,
-                Case.outcome,
-            )
-            .join(village, village.id == Case.village_id)
-            .where(Case.desk_id == desk)
-        )
-        if not include_closed:
-            query = query.where(Case.status.in_([str(s) for s in OPEN]))
-        query = query.order_by(Case.resolve_due_at.is_(None), Case.resolve_due_at, Case.id)
-        if limit is not None:
-            query = query.limit(limit).offset(offset)
-        views = []
-        for row in session.execute(query):
-            names = {"km": row.name_km, "pt": row.name_pt, "en": row.name_en}
-            place = area_name(names, language, fallback)
-            views.append(
-                CaseView(
-                    row.reference,
-                    row.kind,
-                    row.category,
-                    row.status,
-                    row.escalated_at is not None,
-                    place,
-                    row.created_at,
-                    row.resolve_due_at,
-                    row.description,
-                    row.outcome,
-                    desk_code,
-                )
-            )
-        return views
 
 
 def staff_by_phone(db: Db, phone: str) -> Staff | None:
@@ -200,7 +123,9 @@ __all__ = [
     "apply_move",
     "apply_move_in",
     "available_moves",
+    "case_status_for",
     "escalate_overdue",
     "file_complaint",
     "file_complaint_in",
+    "list_queue",
 ]

@@ -5,9 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import Integer, literal_column, or_, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from registry.areas import village_path
@@ -94,64 +104,86 @@ class _Match:
         return self.person_id is not None or self.preregistration_id is not None
 
 
-def _same_birth(declared: Declaration):  # type: ignore[no-untyped-def]
-    def condition(model):  # type: ignore[no-untyped-def]
-        if declared.birth_date is not None:
+def _duplicate_statement(by_date: bool, by_phone: bool) -> CompoundSelect[Any]:
+    """Build the duplicate check for a declaration with (or without) a full date and a phone."""
+    key: BindParameter[str] = bindparam("key")
+    year: BindParameter[int] = bindparam("birth_year")
+    village: BindParameter[int] = bindparam("village_id")
+
+    def same_birth(model: type[Person] | type[PreRegistration]) -> ColumnElement[bool]:
+        if by_date:
             return or_(
-                model.birth_date == declared.birth_date,
-                (model.birth_date.is_(None)) & (model.birth_year == declared.birth_year),
+                model.birth_date == bindparam("birth_date"),
+                (model.birth_date.is_(None)) & (model.birth_year == year),
             )
-        return model.birth_year == declared.birth_year
+        return model.birth_year == year
 
-    return condition
-
-
-def find_duplicate(session: Session, declared: Declaration, village_id: int) -> _Match:
-    """Find a person or an earlier pre-registration this declaration may repeat.
-
-    A match is the same name and birth in the same village, or the same phone with the same name.
-    """
-    key = name_key(declared.full_name)
-    same_birth = _same_birth(declared)
-    # One round trip, each kind of match its own branch with its own LIMIT (at most one row
-    # each); the first kind found wins. The birth year narrows a common name ("Sok Sophal" is
-    # shared by tens of thousands) through the (name_key, birth_year) index; a full date
-    # implies its year.
+    # Each kind of match its own branch with its own LIMIT (at most one row each); the first
+    # kind found wins. The birth year narrows a common name ("Sok Sophal" is shared by tens of
+    # thousands) through the (name_key, birth_year) index; a full date implies its year.
     branches = [
         select(literal_column("0", Integer).label("kind"), Person.id)
         .join(Household, Person.household_id == Household.id)
         .where(
             Person.name_key == key,
-            Person.birth_year == declared.birth_year,
-            Household.village_id == village_id,
+            Person.birth_year == year,
+            Household.village_id == village,
             same_birth(Person),
         )
         .limit(1)
     ]
-    if declared.phone:
+    if by_phone:
         # Start from the phone, the rarest value, on each side: an OR across the join would
         # make the planner start from the name and read every namesake.
+        phone: BindParameter[str] = bindparam("phone")
         branches.append(
             select(literal_column("1", Integer).label("kind"), Person.id)
-            .where(Person.phone == declared.phone, Person.name_key == key)
+            .where(Person.phone == phone, Person.name_key == key)
             .limit(1)
         )
         branches.append(
             select(literal_column("1", Integer).label("kind"), Person.id)
             .join(HouseholdPhone, HouseholdPhone.household_id == Person.household_id)
-            .where(HouseholdPhone.phone == declared.phone, Person.name_key == key)
+            .where(HouseholdPhone.phone == phone, Person.name_key == key)
             .limit(1)
         )
-    conditions = [(PreRegistration.village_id == village_id) & same_birth(PreRegistration)]
-    if declared.phone:
-        conditions.append(PreRegistration.phone == declared.phone)
+    conditions: list[ColumnElement[bool]] = [
+        (PreRegistration.village_id == village) & same_birth(PreRegistration)
+    ]
+    if by_phone:
+        conditions.append(PreRegistration.phone == bindparam("phone"))
     branches.append(
         select(literal_column("2", Integer).label("kind"), PreRegistration.id)
         .where(PreRegistration.name_key == key, or_(*conditions))
         .limit(1)
     )
     parts = [branch.subquery() for branch in branches]
-    found = sorted(tuple(row) for row in session.execute(union_all(*(select(part) for part in parts))))
+    return union_all(*(select(part) for part in parts))
+
+
+# Built once, one per shape of declaration: building and compiling the UNION cost many times
+# what the database takes to run it.
+_DUPLICATE = {
+    (date, phone): _duplicate_statement(date, phone) for date in (True, False) for phone in (True, False)
+}
+
+
+def find_duplicate(session: Session, declared: Declaration, village_id: int) -> _Match:
+    """Find a person or an earlier pre-registration this declaration may repeat.
+
+    A match is the same name and birth in the same village, or the same phone with the same name.
+    One statement, read as plain rows on the session's connection (inside a submission's
+    transaction, or alone in autocommit).
+    """
+    statement = _DUPLICATE[(declared.birth_date is not None, bool(declared.phone))]
+    params = {
+        "key": name_key(declared.full_name),
+        "birth_year": declared.birth_year,
+        "birth_date": declared.birth_date,
+        "village_id": village_id,
+        "phone": declared.phone,
+    }
+    found = sorted(tuple(row) for row in session.connection().execute(statement, params))
     if not found:
         return _Match()
     kind, found_id = found[0]
@@ -185,13 +217,17 @@ def submit_preregistration(
     return submitted
 
 
+# Built once: every retried final hop asks it before anything else.
+_SUBMITTED = (
+    select(Case.reference, Case.possible_duplicate)
+    .join(PreRegistration, Case.preregistration_id == PreRegistration.id)
+    .where(PreRegistration.idempotency_key == bindparam("key"))
+)
+
+
 def already_submitted(session: Session, idempotency_key: str) -> Submitted | None:
     """Return what an earlier submission with this key produced, if any."""
-    row = session.execute(
-        select(Case.reference, Case.possible_duplicate)
-        .join(PreRegistration, Case.preregistration_id == PreRegistration.id)
-        .where(PreRegistration.idempotency_key == idempotency_key)
-    ).one_or_none()
+    row = session.connection().execute(_SUBMITTED, {"key": idempotency_key}).one_or_none()
     return Submitted(row.reference, row.possible_duplicate, created=False) if row else None
 
 

@@ -1,4 +1,4 @@
-"""Consolidation: a commune's standard enrolment form imported once, and exports per area and period.
+"""Consolidation: a commune's standard enrolment form, checked whole and imported once.
 
 The import follows the areas import: the whole file is checked first, every bad row is reported
 with its line, column and reason, and nothing is written when any row is bad. A file is imported
@@ -9,39 +9,34 @@ People go into the registry as verification puts them there, with IDs drawn from
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from registry.audit import record, record_now
+from registry.audit import record
 from registry.db import utcnow
 from registry.errors import N_, InvalidData, NotFound, Problem
 from registry.models import (
     Area,
-    Case,
-    Enrolment,
     Household,
     HouseholdPhone,
     Person,
-    PreRegistration,
-    Programme,
     RegistryImport,
     Staff,
 )
 from registry.names import clean_name, name_key
 from registry.phones import normalise_phone
-from registry.scoping import DESK_ROLES, Actor, areas_in_scope, villages_in_scope
+from registry.scoping import Actor, areas_in_scope, villages_in_scope
 from registry.services import Db
 from registry.verification import district_of_village, new_sp_ids
 
@@ -64,12 +59,6 @@ FORM: tuple[tuple[str, str], ...] = (
 )
 COLUMN_LABELS = dict(FORM)
 SEXES = {"F": "F", "M": "M", "ស្រី": "F", "ប្រុស": "M"}
-# Whoever runs `flask registry export` on the server without --by: every area, audited as nobody.
-COMMAND_LINE = Actor(0, "national_admin", "command line", "", None)
-
-
-def _staff_id(actor: Actor) -> int | None:
-    return actor.id or None
 
 
 @dataclass(frozen=True)
@@ -687,327 +676,3 @@ def list_imports(db: Db, actor: Actor, limit: int = 20) -> list[ImportView]:
             areas = areas_in_scope(session, actor) or set()
             query = query.join(Staff, Staff.id == RegistryImport.staff_id).where(Staff.area_id.in_(areas))
         return [_import_view(session, done) for done in session.scalars(query)]
-
-
-# Exports
-
-SHEETS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "households": (
-        N_("Households"),
-        (
-            ("household", N_("Household no.")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("household_size", N_("Household size")),
-            ("members", N_("Members")),
-            ("phones", N_("Phone")),
-            ("created", N_("Registered on")),
-        ),
-    ),
-    "persons": (
-        N_("Persons"),
-        (
-            ("sp_id", N_("Social-protection ID")),
-            ("household", N_("Household no.")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("full_name", N_("Full name")),
-            ("sex", N_("Sex (F/M)")),
-            ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
-            ("birth_year", N_("Year of birth")),
-            ("phone", N_("Phone")),
-            ("national_id", N_("National ID")),
-            ("created", N_("Registered on")),
-        ),
-    ),
-    "preregistrations": (
-        N_("Pre-registrations"),
-        (
-            ("reference", N_("Reference")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("full_name", N_("Full name")),
-            ("sex", N_("Sex (F/M)")),
-            ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
-            ("birth_year", N_("Year of birth")),
-            ("household_size", N_("Household size")),
-            ("phone", N_("Phone")),
-            ("channel", N_("Channel")),
-            ("status", N_("Status")),
-            ("created", N_("Registered on")),
-        ),
-    ),
-    "enrolments": (
-        N_("Enrolments"),
-        (
-            ("sp_id", N_("Social-protection ID")),
-            ("full_name", N_("Full name")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("programme", N_("Programme")),
-            ("status", N_("Status")),
-            ("started_on", N_("Started on")),
-        ),
-    ),
-    "cases": (
-        N_("Cases"),
-        (
-            ("reference", N_("Reference")),
-            ("kind", N_("Kind")),
-            ("category", N_("Category")),
-            ("status", N_("Status")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("created", N_("Registered on")),
-            ("acknowledged", N_("Acknowledged")),
-            ("closed", N_("Closed")),
-            ("escalated", N_("Escalated")),
-            ("possible_duplicate", N_("Possible duplicate")),
-        ),
-    ),
-}
-FORMATS = ("xlsx", "csv")
-
-
-@dataclass(frozen=True)
-class Export:
-    """An export's file and how many rows each sheet holds."""
-
-    content: bytes
-    counts: dict[str, int]
-    file_name: str
-
-
-def _villages_of(session: Session, area: Area) -> dict[int, tuple[str, Area]]:
-    """Return the villages at or under an area, by id."""
-    village = aliased(Area)
-    query = select(village).where(village.level == "village")
-    if area.level == "village":
-        query = query.where(village.id == area.id)
-    elif area.level == "commune":
-        query = query.where(village.parent_id == area.id)
-    else:
-        commune = aliased(Area)
-        query = query.join(commune, village.parent_id == commune.id)
-        if area.level == "district":
-            query = query.where(commune.parent_id == area.id)
-        else:
-            district = aliased(Area)
-            query = query.join(district, commune.parent_id == district.id).where(
-                district.parent_id == area.id
-            )
-    return {v.id: (v.code, v) for v in session.scalars(query)}
-
-
-def _moment(day: date | None, zone: tzinfo) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC) if day else None
-
-
-def _local_date(value: datetime | None, zone: tzinfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m/%Y") if value else ""
-
-
-def _sheet_rows(
-    session: Session,
-    sheet: str,
-    villages: dict[int, tuple[str, Area]],
-    start: datetime | None,
-    end: datetime | None,
-    language: str,
-    zone: tzinfo,
-) -> Iterator[list[Any]]:
-    """Yield the rows of one sheet, a thousand read at a time."""
-    ids = list(villages)
-    names = {vid: (code, area.name(language)) for vid, (code, area) in villages.items()}
-
-    def period(query: Any, column: Any) -> Any:
-        if start is not None:
-            query = query.where(column >= start)
-        if end is not None:
-            query = query.where(column < end)
-        return query
-
-    for chunk in _chunks(ids, 900):
-        if sheet == "households":
-            members = (
-                select(func.count(Person.id)).where(Person.household_id == Household.id).scalar_subquery()
-            )
-            query = period(
-                select(Household, members).where(Household.village_id.in_(chunk)), Household.created_at
-            )
-            for household, count in session.execute(
-                query.order_by(Household.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[household.village_id]
-                phones = " ".join(p.phone for p in household.phones)
-                yield [
-                    household.id,
-                    code,
-                    name,
-                    household.size,
-                    count,
-                    phones,
-                    _local_date(household.created_at, zone),
-                ]
-        elif sheet == "persons":
-            query = period(
-                select(Person, Household.village_id)
-                .join(Household, Household.id == Person.household_id)
-                .where(Household.village_id.in_(chunk)),
-                Person.created_at,
-            )
-            for person, village_id in session.execute(
-                query.order_by(Person.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[village_id]
-                yield [
-                    person.sp_id,
-                    person.household_id,
-                    code,
-                    name,
-                    person.full_name,
-                    person.sex,
-                    person.birth_date.strftime("%d/%m/%Y") if person.birth_date else "",
-                    person.birth_year,
-                    person.phone or "",
-                    person.national_id or "",
-                    _local_date(person.created_at, zone),
-                ]
-        elif sheet == "preregistrations":
-            query = period(
-                select(PreRegistration, Case.reference, Case.status)
-                .outerjoin(Case, Case.preregistration_id == PreRegistration.id)
-                .where(PreRegistration.village_id.in_(chunk)),
-                PreRegistration.created_at,
-            )
-            for prereg, reference, status in session.execute(
-                query.order_by(PreRegistration.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[prereg.village_id]
-                yield [
-                    reference or "",
-                    code,
-                    name,
-                    prereg.full_name,
-                    prereg.sex,
-                    prereg.birth_date.strftime("%d/%m/%Y") if prereg.birth_date else "",
-                    prereg.birth_year,
-                    prereg.household_size,
-                    prereg.phone or "",
-                    prereg.channel,
-                    status or "",
-                    _local_date(prereg.created_at, zone),
-                ]
-        elif sheet == "enrolments":
-            query = period(
-                select(Enrolment, Person.sp_id, Person.full_name, Household.village_id, Programme.code)
-                .join(Person, Person.id == Enrolment.person_id)
-                .join(Household, Household.id == Person.household_id)
-                .join(Programme, Programme.id == Enrolment.programme_id)
-                .where(Household.village_id.in_(chunk)),
-                Enrolment.created_at,
-            )
-            for enrolment, sp_id, full_name, village_id, programme in session.execute(
-                query.order_by(Enrolment.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[village_id]
-                started = enrolment.started_on.strftime("%d/%m/%Y") if enrolment.started_on else ""
-                yield [sp_id, full_name, code, name, programme, enrolment.status, started]
-        elif sheet == "cases":
-            query = period(select(Case).where(Case.village_id.in_(chunk)), Case.created_at)
-            for case in session.scalars(query.order_by(Case.id).execution_options(yield_per=1000)):
-                code, name = names[case.village_id]
-                yield [
-                    case.reference,
-                    case.kind,
-                    case.category or "",
-                    case.status,
-                    code,
-                    name,
-                    _local_date(case.created_at, zone),
-                    _local_date(case.acknowledged_at, zone),
-                    _local_date(case.closed_at, zone),
-                    _local_date(case.escalated_at, zone),
-                    "1" if case.possible_duplicate else "",
-                ]
-
-
-def export_area(
-    db: Db,
-    actor: Actor,
-    area_code: str,
-    label: Translate,
-    language: str,
-    fmt: str = "xlsx",
-    since: date | None = None,
-    until: date | None = None,
-    sheet: str = "persons",
-    zone: tzinfo = UTC,
-) -> Export:
-    """Export an area's registry for a period (by the day each row was made, both days included); audited."""
-    if fmt not in FORMATS or sheet not in SHEETS:
-        raise InvalidData([Problem(N_("Choose a format and a table to export."))])
-    if since and until and until < since:
-        raise InvalidData([Problem(N_("The period ends before it starts."))])
-    if actor.role not in DESK_ROLES:
-        raise NotFound("export")
-    start = _moment(since, zone)
-    end = _moment(until + timedelta(days=1), zone) if until else None
-    with db.begin() as session:
-        area = session.scalar(select(Area).where(Area.code == area_code.strip()))
-        scope = areas_in_scope(session, actor)
-        if area is None or (scope is not None and area.id not in scope):
-            session.rollback()
-            record_now(db, "refused_read", _staff_id(actor), f"export:{area_code[:20]}", actor.area_id)
-            raise NotFound(f"area {area_code}")
-        villages = _villages_of(session, area)
-        counts: dict[str, int] = {}
-        wanted = list(SHEETS) if fmt == "xlsx" else [sheet]
-        if fmt == "xlsx":
-            book = Workbook(write_only=True)
-            for key in wanted:
-                title, columns = SHEETS[key]
-                out_sheet = book.create_sheet(label(title)[:31])
-                out_sheet.append([label(text) for _k, text in columns])
-                counts[key] = 0
-                for values in _sheet_rows(session, key, villages, start, end, language, zone):
-                    out_sheet.append(values)
-                    counts[key] += 1
-            buffer = io.BytesIO()
-            book.save(buffer)
-            content = buffer.getvalue()
-        else:
-            text = io.StringIO()
-            writer = csv.writer(text)
-            title, columns = SHEETS[sheet]
-            writer.writerow([label(t) for _k, t in columns])
-            counts[sheet] = 0
-            for values in _sheet_rows(session, sheet, villages, start, end, language, zone):
-                writer.writerow(values)
-                counts[sheet] += 1
-            # With a byte-order mark a spreadsheet program reads the Khmer as UTF-8.
-            content = text.getvalue().encode("utf-8-sig")
-        period = f"{since or ''}..{until or ''}"
-        record(
-            session,
-            "export",
-            _staff_id(actor),
-            f"export:{area.code}",
-            area.id,
-            f"{fmt} {period}: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-        )
-    suffix = "" if fmt == "xlsx" else f"-{sheet}"
-    name = f"janela-{area.code}{suffix}-{since or 'start'}-{until or utcnow().date()}.{fmt}"
-    return Export(content, counts, name)
-
-
-def export_choices(db: Db, actor: Actor, language: str) -> list[tuple[str, str]]:
-    """Return (code, name) of the areas an export form offers: the actor's own and those just below."""
-    with db() as session:
-        if actor.is_national or actor.area_id is None:
-            areas = list(session.scalars(select(Area).where(Area.level == "province").order_by(Area.code)))
-        else:
-            own = session.get_one(Area, actor.area_id)
-            below = session.scalars(select(Area).where(Area.parent_id == own.id).order_by(Area.code))
-            areas = [own, *below]
-        return [(area.code, f"{area.code} {area.name(language)}") for area in areas]

@@ -15,6 +15,8 @@ from registry.models import Person, RegistryImport
 from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, PROVINCE, db, signed_in, token
 from tests.registry.test_consolidation import GOOD, form
 
+NATIONAL = "+85512999999"  # the national admin the desk fixture adds
+
 _UPLOAD = re.compile(r'name="upload" value="([0-9a-f]+)"')
 
 
@@ -121,3 +123,17 @@ def test_an_export_is_named_in_the_audit_log(desk_app: Flask) -> None:
     assert client.get("/desk/io/export?area=17&format=csv&sheet=households").status_code == 200
     page = client.get("/desk/audit").get_data(as_text=True)
     assert Translator("km")("Exported an area") in page and "export:17" in page
+
+
+def test_the_national_level_exports_the_whole_country_from_the_page(desk_app: Flask) -> None:
+    client = signed_in(desk_app, NATIONAL)
+    page = client.get("/desk/io").get_data(as_text=True)
+    assert 'value="KH"' in page and Translator("km")("The whole country") in page
+    export = client.get("/desk/io/export?area=KH&format=csv&sheet=persons")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert "filename=janela-KH-persons-" in export.headers["Content-Disposition"]
+    rows = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert len(rows) == persons(desk_app) + 1
+    province = signed_in(desk_app, PROVINCE)
+    assert 'value="KH"' not in province.get("/desk/io").get_data(as_text=True)
+    assert province.get("/desk/io/export?area=KH").status_code == 404

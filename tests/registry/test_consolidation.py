@@ -1,12 +1,11 @@
-"""The commune form's import (all or nothing, every bad row, duplicates, once per file) and the exports."""
+"""The commune form's import: all or nothing, every bad row, duplicates, once per file."""
 
 from __future__ import annotations
 
-import csv
 import io
 import threading
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
@@ -19,16 +18,14 @@ from registry.consolidation import (
     FORM,
     build_template,
     check_import,
-    export_area,
     header_names,
     import_form,
 )
-from registry.db import utcnow
 from registry.errors import NotFound
 from registry.models import AuditEntry, Household, Person, RegistryImport
 from registry.scoping import Actor
 from registry.staff_auth import find_desk_staff
-from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, OTHER_DISTRICT, PROVINCE, db
+from tests.desk.conftest import COMMUNE_DESK, DISTRICT, db
 
 HEADERS = header_names(Translator(language) for language in ("km", "pt", "en"))
 GOOD = [
@@ -253,63 +250,6 @@ def test_the_template_has_the_form_in_the_officer_language_and_their_villages(ap
     out = io.BytesIO()
     book.save(out)
     assert run_import(app, out.getvalue()).created
-
-
-def test_the_export_opens_with_every_sheet_in_the_officer_language(app: Flask) -> None:
-    run_import(app, form(GOOD))
-    km = Translator("km")
-    export = export_area(db(app), actor(app, DISTRICT), "1701", km, "km")
-    book = load_workbook(io.BytesIO(export.content))
-    assert book.sheetnames == [
-        km(t) for t in ("Households", "Persons", "Pre-registrations", "Enrolments", "Cases")
-    ]
-    persons = book.worksheets[1]
-    header = [c.value for c in persons[1]]
-    assert header[0] == km("Social-protection ID")
-    rows = list(persons.iter_rows(min_row=2, values_only=True))
-    names = {row[4] for row in rows}
-    assert {"Phal Dara", "សុខ ស្រីមុំ", "Sok Srey Pov"} <= names
-    assert export.counts["persons"] == len(rows)
-    dara = next(row for row in rows if row[4] == "Phal Dara")
-    assert dara[2] == "17010101" and dara[6] == "12/04/1980" and dara[8] == "+85512345678"
-    households = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
-    assert any(row[4] == 3 and row[3] == 3 for row in households)
-    with db(app)() as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).one()
-        assert entry.target == "export:1701" and "persons" in (entry.detail or "")
-
-
-def test_the_export_keeps_to_its_period_and_area_and_writes_csv(app: Flask) -> None:
-    run_import(app, form(GOOD))
-    today = utcnow().date()
-    en = Translator("en")
-    district = actor(app, DISTRICT)
-    later = export_area(db(app), district, "170101", en, "en", "csv", since=today + timedelta(days=1))
-    assert list(csv.reader(io.StringIO(later.content.decode("utf-8-sig"))))[1:] == []
-    now = export_area(db(app), district, "170101", en, "en", "csv", since=today, until=today)
-    table = list(csv.reader(io.StringIO(now.content.decode("utf-8-sig"))))
-    assert table[0][0] == "Social-protection ID"
-    assert {row[4] for row in table[1:]} >= {"Phal Dara", "Phal Sophea", "Phal Vuthy", "សុខ ស្រីមុំ"}
-    village = export_area(db(app), district, "17010102", en, "en", "csv", sheet="households")
-    rows = list(csv.reader(io.StringIO(village.content.decode("utf-8-sig"))))[1:]
-    assert {row[1] for row in rows} == {"17010102"}
-
-
-def test_a_commune_exports_its_own_commune_only(app: Flask) -> None:
-    commune = actor(app, COMMUNE_DESK)
-    en = Translator("en")
-    assert export_area(db(app), commune, "170101", en, "en").counts["persons"] >= 1
-    for code in ("171201", "1701", "17120101"):
-        with pytest.raises(NotFound):
-            export_area(db(app), commune, code, en, "en")
-    with pytest.raises(NotFound):
-        export_area(db(app), actor(app, OTHER_DESK), "170101", en, "en")
-    with pytest.raises(NotFound):
-        export_area(db(app), actor(app, OTHER_DISTRICT), "1701", en, "en")
-    assert export_area(db(app), actor(app, PROVINCE), "1701", en, "en").counts
-    with db(app)() as session:
-        refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "refused_read")).all()
-        assert {e.target for e in refused} >= {"export:171201", "export:1701", "export:17120101"}
 
 
 def test_a_file_too_long_is_refused_whole(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,7 +58,8 @@ def template_command(output: Path, language: str | None, by: str | None) -> None
     """Write the standard enrolment form (XLSX) a commune fills offline."""
     chosen = _language(language)
     actor = _actor(by) if by else None
-    output.write_bytes(build_template(_janela().db, Translator(chosen), actor, chosen))
+    janela = _janela()
+    output.write_bytes(build_template(janela.db, Translator(chosen), janela.settings.country, actor, chosen))
     click.echo(f"Wrote {output}.")
 
 
@@ -105,10 +106,14 @@ def import_command(path: Path, by: str, skip_duplicates: bool, check_only: bool)
     elif imported is not None:
         click.echo(
             f"Imported {imported.households} households, {imported.persons} persons "
-            f"({imported.duplicates} possible duplicates flagged): import {imported.id}."
+            f"({imported.duplicates} possible duplicates flagged), {imported.requests} programme requests "
+            f"for the district to decide: import {imported.id}."
         )
     else:
-        click.echo(f"{report.rows} rows in {report.households} households can be imported.")
+        click.echo(
+            f"{report.rows} rows in {report.households} households can be imported"
+            f" ({report.requests} programme requests)."
+        )
 
 
 @registry_group.command("export")

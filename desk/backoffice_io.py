@@ -126,7 +126,9 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
     def io_template() -> Response:
         """Download the standard enrolment form, headers in my language, my villages listed."""
         language = desk_language()
-        content = build_template(_janela().db, Translator(language), _actor(), language)
+        content = build_template(
+            _janela().db, Translator(language), _janela().settings.country, _actor(), language
+        )
         return Response(
             content,
             mimetype=XLSX,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,9 +29,11 @@ from registry.db import utcnow
 from registry.errors import N_, InvalidData, NotFound, Problem
 from registry.models import (
     Area,
+    EnrolmentRequest,
     Household,
     HouseholdPhone,
     Person,
+    Programme,
     RegistryImport,
     Staff,
 )
@@ -38,7 +41,7 @@ from registry.names import clean_name, name_key
 from registry.phones import normalise_phone
 from registry.scoping import Actor, areas_in_scope, villages_in_scope
 from registry.services import Db
-from registry.verification import district_of_village, new_sp_ids
+from registry.verification import RequestStatus, district_of_village, new_sp_ids
 
 Translate = Callable[[str], str]
 # Who may import a commune's form: the district back office and the levels above it.
@@ -56,8 +59,14 @@ FORM: tuple[tuple[str, str], ...] = (
     ("household_size", N_("Household size")),
     ("phone", N_("Phone")),
     ("national_id", N_("National ID")),
+    # Several codes in one cell, as a commune officer types them: "idpoor, scholarship".
+    ("programmes", N_("Programmes asked for (codes)")),
 )
 COLUMN_LABELS = dict(FORM)
+# A form filled from a template older than the programmes column still imports, and hashes the same.
+OPTIONAL = ("programmes",)
+REQUIRED = tuple(key for key in COLUMN_LABELS if key not in OPTIONAL)
+_CODES = re.compile(r"[\s,;、]+")
 SEXES = {"F": "F", "M": "M", "ស្រី": "F", "ប្រុស": "M"}
 
 
@@ -94,6 +103,7 @@ class ImportView:
     households: int
     persons: int
     duplicates: int
+    requests: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,8 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     already: ImportView | None = None
+    # Programmes asked for (a person and a programme each): enrolment requests once imported.
+    requests: int = 0
 
     @property
     def ok(self) -> bool:
@@ -135,7 +147,9 @@ class _Row:
     household_size: int | None
     phone: str | None
     national_id: str | None
+    programmes: tuple[str, ...] = ()
     village_id: int = 0
+    programme_ids: tuple[int, ...] = ()
 
 
 def file_hash(content: bytes) -> str:
@@ -146,8 +160,10 @@ def file_hash(content: bytes) -> str:
 # The template
 
 
-def build_template(db: Db, label: Translate, actor: Actor | None = None, language: str = "en") -> bytes:
-    """Return the standard enrolment form as XLSX: headers in the reader's language, and the villages."""
+def build_template(
+    db: Db, label: Translate, country: str, actor: Actor | None = None, language: str = "en"
+) -> bytes:
+    """Return the standard enrolment form as XLSX: headers in the reader's language, villages, programmes."""
     book = Workbook()
     form = book.active
     assert form is not None
@@ -167,9 +183,26 @@ def build_template(db: Db, label: Translate, actor: Actor | None = None, languag
             query = query.where(Area.id.in_(villages_in_scope(actor)))
         for area in session.scalars(query):
             villages.append([area.code, area.name(language)])
+        programmes = book.create_sheet(label(N_("Programmes"))[:31])
+        programmes.append([label(N_("Programme code")), label(N_("Programme"))])
+        for programme in session.scalars(_open_programmes(country)):
+            text = programme.text_for(language)
+            programmes.append([programme.code, text.name if text else programme.code])
+    for sheet in (villages, programmes):
+        sheet.column_dimensions["A"].width = 22
+        sheet.column_dimensions["B"].width = 40
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _open_programmes(country: str) -> Any:
+    """Return the query of the programmes a form may ask for: the country's open ones, in order."""
+    return (
+        select(Programme)
+        .where(Programme.country == country, Programme.active.is_(True))
+        .order_by(Programme.position, Programme.code)
+    )
 
 
 # Reading and checking
@@ -212,6 +245,10 @@ def _read_rows(content: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
     book.close()
 
 
+def _cell(values: tuple[Any, ...], index: int | None) -> Any:
+    return values[index] if index is not None and index < len(values) else None
+
+
 def _parse_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -233,15 +270,31 @@ def _whole(value: Any) -> int:
     return int(text)
 
 
-def _parse(
-    content: bytes, headers: dict[str, str], country: str, today: date
-) -> tuple[list[_Row], list[RowProblem], str, list[tuple[int, str]]]:
-    """Read every row of the form, check what needs no registry, hash the cells; list each row's village."""
+@dataclass
+class _Parsed:
+    """A form read whole: its good rows, the problems found so far, its hash, and what the registry checks."""
+
+    rows: list[_Row]
+    problems: list[RowProblem]
+    digest: str
+    places: list[tuple[int, str]] = field(default_factory=list)  # (line, village code)
+    asked: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (line, programme codes)
+
+
+def programme_codes(value: Any) -> tuple[str, ...]:
+    """Split a cell of programme codes (commas, semicolons or spaces between them), each once."""
+    codes = (code.casefold() for code in _CODES.split(_cell_text(value)) if code)
+    return tuple(dict.fromkeys(codes))
+
+
+def _parse(content: bytes, headers: dict[str, str], country: str, today: date) -> _Parsed:
+    """Read every row of the form, check what needs no registry, hash the cells; list villages, programmes."""
     # The hash is of the form's cells, not the file's bytes: a spreadsheet program saving the same
     # form again rewrites its timestamps, and that must still be the same file.
     digest = hashlib.sha256()
     rows: list[_Row] = []
     places: list[tuple[int, str]] = []
+    asked: list[tuple[int, tuple[str, ...]]] = []
     filled = 0
     problems: list[RowProblem] = []
     positions: dict[str, int] = {}
@@ -254,43 +307,43 @@ def _parse(
                     for i, v in enumerate(values)
                     if _fold(_cell_text(v)) in headers
                 }
-                if set(positions) != set(COLUMN_LABELS):
-                    problem = Problem(
-                        N_("The columns are not those of the standard form: download the template.")
-                    )
-                    return [], [RowProblem(1, "", problem)], file_hash(content), []
+                if not set(REQUIRED) <= set(positions):
+                    return _not_the_form(content)
                 continue
-            cells = {key: values[i] if i < len(values) else None for key, i in positions.items()}
+            # A column the form leaves out (the programmes, on an older template) reads as empty.
+            cells = {key: _cell(values, positions.get(key)) for key in COLUMN_LABELS}
             if all(_cell_text(v) == "" for v in cells.values()):
                 continue
-            digest.update("\x1f".join(_cell_text(cells[key]) for key in COLUMN_LABELS).encode() + b"\x1e")
+            # The programmes cell counts only when filled: a form without it hashes as it always did.
+            asks = _cell_text(cells["programmes"])
+            digest.update(
+                "\x1f".join(_cell_text(cells[key]) for key in REQUIRED).encode()
+                + (f"\x1f{asks}".encode() if asks else b"")
+                + b"\x1e"
+            )
             filled += 1
             if filled > MAX_ROWS:
                 problem = Problem(N_("A file holds at most {count} rows: split it."), count=MAX_ROWS)
-                return [], [RowProblem(line, "", problem)], file_hash(content), []
+                return _Parsed([], [RowProblem(line, "", problem)], file_hash(content))
             if _cell_text(cells["village_code"]):
                 places.append((line, _cell_text(cells["village_code"])))
+            if asks:
+                asked.append((line, programme_codes(asks)))
             row = _check_row(line, cells, country, today, problems)
             if row is not None:
                 rows.append(row)
     except InvalidData as exc:
         found = [RowProblem(0, "", p if isinstance(p, Problem) else Problem(str(p))) for p in exc.problems]
-        return [], found, file_hash(content), []
+        return _Parsed([], found, file_hash(content))
     if not positions:
-        return (
-            [],
-            [
-                RowProblem(
-                    1,
-                    "",
-                    Problem(N_("The columns are not those of the standard form: download the template.")),
-                )
-            ],
-            file_hash(content),
-            [],
-        )
+        return _not_the_form(content)
     _check_households(rows, problems)
-    return rows, problems, digest.hexdigest(), places
+    return _Parsed(rows, problems, digest.hexdigest(), places, asked)
+
+
+def _not_the_form(content: bytes) -> _Parsed:
+    problem = Problem(N_("The columns are not those of the standard form: download the template."))
+    return _Parsed([], [RowProblem(1, "", problem)], file_hash(content))
 
 
 def _check_row(
@@ -365,7 +418,18 @@ def _check_row(
         return None
     year = birth_year if birth_year is not None else birth_date.year if birth_date else 0
     return _Row(
-        line, household, village_code, name, name_key(name), sex, birth_date, year, size, phone, national_id
+        line,
+        household,
+        village_code,
+        name,
+        name_key(name),
+        sex,
+        birth_date,
+        year,
+        size,
+        phone,
+        national_id,
+        programme_codes(cells["programmes"]),
     )
 
 
@@ -451,6 +515,35 @@ def _check_in_registry(
     return _duplicates(session, rows, sorted(allowed))
 
 
+def _check_programmes(
+    session: Session,
+    country: str,
+    rows: list[_Row],
+    asked: list[tuple[int, tuple[str, ...]]],
+    problems: list[RowProblem],
+) -> None:
+    """Check every programme code asked for against the country's catalogue; give rows their ids."""
+    catalogue = {
+        code: (programme_id, active)
+        for programme_id, code, active in session.execute(
+            select(Programme.id, Programme.code, Programme.active).where(Programme.country == country)
+        )
+    }
+    for line, codes in asked:
+        for code in codes:
+            found = catalogue.get(code)
+            if found is None:
+                problem = Problem(
+                    N_("There is no programme {code}: see the programmes sheet of the template."), code=code
+                )
+                problems.append(RowProblem(line, "programmes", problem))
+            elif not found[1]:
+                problem = Problem(N_("Programme {code} is closed: it takes no requests."), code=code)
+                problems.append(RowProblem(line, "programmes", problem))
+    for row in rows:
+        row.programme_ids = tuple(catalogue[code][0] for code in row.programmes if code in catalogue)
+
+
 def _duplicates(session: Session, rows: list[_Row], village_ids: list[int]) -> list[Duplicate]:
     """Find registry people of the same name, year and village, or of the same national ID."""
     by_name: dict[tuple[str, int, int], tuple[int, str | None]] = {}
@@ -492,6 +585,7 @@ def _import_view(session: Session, done: RegistryImport) -> ImportView:
         done.households,
         done.persons,
         done.duplicates,
+        done.requests,
     )
 
 
@@ -503,10 +597,13 @@ def _previous(session: Session, digest: str) -> ImportView | None:
 def _check(
     session: Session, actor: Actor, content: bytes, headers: dict[str, str], country: str
 ) -> tuple[ImportReport, list[_Row]]:
-    rows, problems, digest, places = _parse(content, headers, country, utcnow().date())
-    # Villages are checked even when other cells are bad: one pass shows everything.
+    parsed = _parse(content, headers, country, utcnow().date())
+    rows, problems, digest = parsed.rows, parsed.problems, parsed.digest
+    # Villages and programmes are checked even when other cells are bad: one pass shows everything.
     clean = not problems
-    duplicates = _check_in_registry(session, actor, rows, places, problems) if places else []
+    duplicates = _check_in_registry(session, actor, rows, parsed.places, problems) if parsed.places else []
+    if parsed.asked:
+        _check_programmes(session, country, rows, parsed.asked, problems)
     if not clean:
         duplicates = []
     problems.sort(
@@ -519,6 +616,7 @@ def _check(
         problems,
         duplicates,
         _previous(session, digest),
+        sum(len(row.programmes) for row in rows),
     )
     return report, rows
 
@@ -627,11 +725,12 @@ def _write(
         )
         people.append((row, person))
     session.add_all(households.values())
-    _issue_ids(session, people)
+    district_of = _issue_ids(session, people)
     session.add_all(person for _row, person in people)
     session.flush()
     done.households = len(households)
     done.persons = len(people)
+    done.requests = _request_enrolments(session, done, people, district_of)
     ids = [person.id for _row, person in people]
     done.first_person_id = min(ids) if ids else None
     done.last_person_id = max(ids) if ids else None
@@ -646,13 +745,38 @@ def _write(
         f"import:{done.id}",
         actor.area_id,
         f"{file_name[:80]} sha256 {report.file_hash}: {done.households} households, {done.persons} persons, "
-        f"{done.duplicates} possible duplicates" + (" (left out)" if skip_duplicates else ""),
+        f"{done.duplicates} possible duplicates"
+        + (" (left out)" if skip_duplicates else "")
+        + f", {done.requests} programme requests",
     )
     return done
 
 
-def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> None:
-    """Give every person the next IDs of their district, drawn in one go per district."""
+def _request_enrolments(
+    session: Session, done: RegistryImport, people: list[tuple[_Row, Person]], district_of: dict[int, int]
+) -> int:
+    """Record each programme a person's row asks for as a request for their district to decide."""
+    # Requests, as verification makes them from a pre-registration: no enrolment is active until a
+    # district officer approves it on the enrolment requests page.
+    requests = [
+        {
+            "import_id": done.id,
+            "person_id": person.id,
+            "household_id": person.household_id,
+            "programme_id": programme_id,
+            "district_id": district_of[row.village_id],
+            "status": str(RequestStatus.REQUESTED),
+        }
+        for row, person in people
+        for programme_id in row.programme_ids
+    ]
+    if requests:
+        session.execute(insert(EnrolmentRequest), requests)
+    return len(requests)
+
+
+def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> dict[int, int]:
+    """Give every person the next IDs of their district, drawn in one go per district; map villages to it."""
     district_of: dict[int, Area] = {}
     by_district: dict[int, list[Person]] = defaultdict(list)
     for row, person in people:
@@ -665,6 +789,7 @@ def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> None:
             members, new_sp_ids(session, districts[district_id], len(members)), strict=True
         ):
             person.sp_id = sp_id
+    return {village_id: area.id for village_id, area in district_of.items()}
 
 
 def list_imports(db: Db, actor: Actor, limit: int = 20) -> list[ImportView]:

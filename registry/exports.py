@@ -450,7 +450,8 @@ def export_choices(
         if actor.is_national or actor.area_id is None:
             provinces = session.scalars(select(Area).where(Area.level == "province").order_by(Area.code))
             whole = (country.upper(), f"{country.upper()} {label(N_('The whole country'))}")
-            return [whole] + [(a.code, f"{a.code} {a.name(language)}") for a in provinces]
+            # Last, so that the form's first choice is not the biggest export there is.
+            return [(a.code, f"{a.code} {a.name(language)}") for a in provinces] + [whole]
         own = session.get_one(Area, actor.area_id)
         below = session.scalars(select(Area).where(Area.parent_id == own.id).order_by(Area.code))
         return [(area.code, f"{area.code} {area.name(language)}") for area in [own, *below]]

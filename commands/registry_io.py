@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,16 +13,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from conversations.i18n import Translator
-from registry.consolidation import (
-    COLUMN_LABELS,
-    COMMAND_LINE,
-    SHEETS,
-    build_template,
-    export_area,
-    header_names,
-    import_form,
-)
+from registry.consolidation import COLUMN_LABELS, build_template, header_names, import_form
 from registry.errors import InvalidData, NotFound
+from registry.exports import COMMAND_LINE, SHEETS, export_area
 from registry.phones import normalise_phone
 from registry.scoping import Actor
 from registry.staff_auth import find_desk_staff
@@ -63,7 +58,8 @@ def template_command(output: Path, language: str | None, by: str | None) -> None
     """Write the standard enrolment form (XLSX) a commune fills offline."""
     chosen = _language(language)
     actor = _actor(by) if by else None
-    output.write_bytes(build_template(_janela().db, Translator(chosen), actor, chosen))
+    janela = _janela()
+    output.write_bytes(build_template(janela.db, Translator(chosen), janela.settings.country, actor, chosen))
     click.echo(f"Wrote {output}.")
 
 
@@ -110,15 +106,24 @@ def import_command(path: Path, by: str, skip_duplicates: bool, check_only: bool)
     elif imported is not None:
         click.echo(
             f"Imported {imported.households} households, {imported.persons} persons "
-            f"({imported.duplicates} possible duplicates flagged): import {imported.id}."
+            f"({imported.duplicates} possible duplicates flagged), {imported.requests} programme requests "
+            f"for the district to decide: import {imported.id}."
         )
     else:
-        click.echo(f"{report.rows} rows in {report.households} households can be imported.")
+        click.echo(
+            f"{report.rows} rows in {report.households} households can be imported"
+            f" ({report.requests} programme requests)."
+        )
 
 
 @registry_group.command("export")
 @with_appcontext
-@click.option("--area", "area", required=True, help="The code of a province, district, commune or village.")
+@click.option(
+    "--area",
+    "area",
+    required=True,
+    help="The code of a province, district, commune or village, or the country's (KH) for all of it.",
+)
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -142,22 +147,30 @@ def export_command(
     janela = _janela()
     first: date | None = since.date() if since else None
     last: date | None = until.date() if until else None
+    # Written beside the output and renamed at the end: a failed export leaves no half file.
+    handle, partial = tempfile.mkstemp(dir=output.resolve().parent, prefix=f".{output.name}.")
     try:
-        export = export_area(
-            janela.db,
-            _actor(by) if by else COMMAND_LINE,
-            area,
-            Translator(chosen),
-            chosen,
-            fmt,
-            first,
-            last,
-            sheet,
-            janela.settings.zone,
-        )
+        with os.fdopen(handle, "wb") as out:
+            export = export_area(
+                janela.db,
+                _actor(by) if by else COMMAND_LINE,
+                area,
+                Translator(chosen),
+                chosen,
+                out,
+                country=janela.settings.country,
+                fmt=fmt,
+                since=first,
+                until=last,
+                sheet=sheet,
+                zone=janela.settings.zone,
+            )
+        os.replace(partial, output)
     except NotFound as exc:
         raise click.ClickException(f"no area {area} to export") from exc
     except InvalidData as exc:
         raise click.ClickException("; ".join(exc.problems)) from exc
-    output.write_bytes(export.content)
+    finally:
+        if os.path.exists(partial):
+            os.unlink(partial)
     click.echo(f"Wrote {output}: " + ", ".join(f"{k} {v}" for k, v in export.counts.items()))

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 from datetime import date
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -22,16 +33,14 @@ from desk.i18n import desk_language, t
 from registry.consolidation import (
     COLUMN_LABELS,
     IMPORTERS,
-    SHEETS,
     build_template,
     check_import,
-    export_area,
-    export_choices,
     header_names,
     import_form,
     list_imports,
 )
 from registry.errors import InvalidData, Problem
+from registry.exports import SHEETS, export_area, export_choices
 from registry.scoping import Actor
 
 UPLOAD_LIMIT = 16 * 1024 * 1024  # a 20,000-row form is about 1 MB
@@ -105,7 +114,9 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
         return render_template(
             "desk/io_index.html",
             can_import=actor.role in IMPORTERS,
-            areas=export_choices(_janela().db, actor, language),
+            areas=export_choices(
+                _janela().db, actor, language, Translator(language), _janela().settings.country
+            ),
             sheets=[(key, title) for key, (title, _columns) in SHEETS.items()],
             imports=imports,
         )
@@ -115,7 +126,9 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
     def io_template() -> Response:
         """Download the standard enrolment form, headers in my language, my villages listed."""
         language = desk_language()
-        content = build_template(_janela().db, Translator(language), _actor(), language)
+        content = build_template(
+            _janela().db, Translator(language), _janela().settings.country, _actor(), language
+        )
         return Response(
             content,
             mimetype=XLSX,
@@ -193,6 +206,9 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
         """Download an area's registry for a period, as XLSX or one table as CSV."""
         language = desk_language()
         fmt = request.args.get("format", "xlsx")
+        # Built on disk, not in memory: a province's persons are a million rows. The file has no
+        # name, so it is gone once the response has sent it (or the export failed).
+        out = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it once sent)
         try:
             export = export_area(
                 _janela().db,
@@ -200,19 +216,26 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
                 request.args.get("area", "")[:20],
                 Translator(language),
                 language,
-                fmt,
-                _day("since"),
-                _day("until"),
-                request.args.get("sheet", "persons"),
-                _janela().settings.zone,
+                out,
+                country=_janela().settings.country,
+                fmt=fmt,
+                since=_day("since"),
+                until=_day("until"),
+                sheet=request.args.get("sheet", "persons"),
+                zone=_janela().settings.zone,
             )
         except InvalidData as exc:
+            out.close()
             for problem in exc.problems:
                 flash(_problem_text(problem) if isinstance(problem, Problem) else t(problem), "error")
             return redirect(url_for("desk.io"))
-        mimetype = XLSX if fmt == "xlsx" else "text/csv"
-        return Response(
-            export.content,
-            mimetype=mimetype,
-            headers={"Content-Disposition": f'attachment; filename="{export.file_name}"'},
+        except BaseException:
+            out.close()
+            raise
+        out.seek(0)
+        return send_file(
+            out,
+            mimetype=XLSX if fmt == "xlsx" else "text/csv",
+            as_attachment=True,
+            download_name=export.file_name,
         )

@@ -584,6 +584,7 @@ def decide(request_id: int) -> BaseResponse:
             request.form.get("reason", "")[:500],
             DeskTexts(app.settings.country),
             app.settings.sms_policy,
+            app.settings.default_language,
         )
     except InvalidData:
         flash(t("Write the text this action needs."), "error")

@@ -87,8 +87,10 @@ class EnrolmentRequestView:
     person: str
     status: str
     reason: str | None
-    case_reference: str
+    case_reference: str  # empty when asked on a commune's form
     village: str
+    household_id: int
+    import_id: int | None  # the commune's form that asked for it, when no case did
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,9 @@ def request_view(session: Session, request: EnrolmentRequest, language: str) -> 
     programme = session.get_one(Programme, request.programme_id)
     person = session.get_one(Person, request.person_id)
     household = session.get_one(Household, request.household_id)
-    reference = session.scalar(select(Case.reference).where(Case.id == request.case_id)) or ""
+    reference = ""
+    if request.case_id is not None:
+        reference = session.scalar(select(Case.reference).where(Case.id == request.case_id)) or ""
     return EnrolmentRequestView(
         request.id,
         programme_name(programme, language),
@@ -290,6 +294,8 @@ def request_view(session: Session, request: EnrolmentRequest, language: str) -> 
         request.reason,
         reference,
         village_path(session, household.village_id, language),
+        household.id,
+        request.import_id,
     )
 
 

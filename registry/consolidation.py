@@ -1,4 +1,4 @@
-"""Consolidation: a commune's standard enrolment form imported once, and exports per area and period.
+"""Consolidation: a commune's standard enrolment form, checked whole and imported once.
 
 The import follows the areas import: the whole file is checked first, every bad row is reported
 with its line, column and reason, and nothing is written when any row is bad. A file is imported
@@ -9,41 +9,39 @@ People go into the registry as verification puts them there, with IDs drawn from
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from registry.audit import record, record_now
+from registry.audit import record
 from registry.db import utcnow
 from registry.errors import N_, InvalidData, NotFound, Problem
 from registry.models import (
     Area,
-    Case,
-    Enrolment,
+    EnrolmentRequest,
     Household,
     HouseholdPhone,
     Person,
-    PreRegistration,
     Programme,
     RegistryImport,
     Staff,
 )
 from registry.names import clean_name, name_key
 from registry.phones import normalise_phone
-from registry.scoping import DESK_ROLES, Actor, areas_in_scope, villages_in_scope
+from registry.scoping import Actor, areas_in_scope, villages_in_scope
 from registry.services import Db
-from registry.verification import district_of_village, new_sp_ids
+from registry.verification import RequestStatus, district_of_village, new_sp_ids
 
 Translate = Callable[[str], str]
 # Who may import a commune's form: the district back office and the levels above it.
@@ -61,15 +59,15 @@ FORM: tuple[tuple[str, str], ...] = (
     ("household_size", N_("Household size")),
     ("phone", N_("Phone")),
     ("national_id", N_("National ID")),
+    # Several codes in one cell, as a commune officer types them: "idpoor, scholarship".
+    ("programmes", N_("Programmes asked for (codes)")),
 )
 COLUMN_LABELS = dict(FORM)
+# A form filled from a template older than the programmes column still imports, and hashes the same.
+OPTIONAL = ("programmes",)
+REQUIRED = tuple(key for key in COLUMN_LABELS if key not in OPTIONAL)
+_CODES = re.compile(r"[\s,;、]+")
 SEXES = {"F": "F", "M": "M", "ស្រី": "F", "ប្រុស": "M"}
-# Whoever runs `flask registry export` on the server without --by: every area, audited as nobody.
-COMMAND_LINE = Actor(0, "national_admin", "command line", "", None)
-
-
-def _staff_id(actor: Actor) -> int | None:
-    return actor.id or None
 
 
 @dataclass(frozen=True)
@@ -105,6 +103,7 @@ class ImportView:
     households: int
     persons: int
     duplicates: int
+    requests: int
 
 
 @dataclass(frozen=True)
@@ -117,6 +116,8 @@ class ImportReport:
     problems: list[RowProblem] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     already: ImportView | None = None
+    # Programmes asked for (a person and a programme each): enrolment requests once imported.
+    requests: int = 0
 
     @property
     def ok(self) -> bool:
@@ -146,7 +147,9 @@ class _Row:
     household_size: int | None
     phone: str | None
     national_id: str | None
+    programmes: tuple[str, ...] = ()
     village_id: int = 0
+    programme_ids: tuple[int, ...] = ()
 
 
 def file_hash(content: bytes) -> str:
@@ -157,8 +160,10 @@ def file_hash(content: bytes) -> str:
 # The template
 
 
-def build_template(db: Db, label: Translate, actor: Actor | None = None, language: str = "en") -> bytes:
-    """Return the standard enrolment form as XLSX: headers in the reader's language, and the villages."""
+def build_template(
+    db: Db, label: Translate, country: str, actor: Actor | None = None, language: str = "en"
+) -> bytes:
+    """Return the standard enrolment form as XLSX: headers in the reader's language, villages, programmes."""
     book = Workbook()
     form = book.active
     assert form is not None
@@ -178,9 +183,26 @@ def build_template(db: Db, label: Translate, actor: Actor | None = None, languag
             query = query.where(Area.id.in_(villages_in_scope(actor)))
         for area in session.scalars(query):
             villages.append([area.code, area.name(language)])
+        programmes = book.create_sheet(label(N_("Programmes"))[:31])
+        programmes.append([label(N_("Programme code")), label(N_("Programme"))])
+        for programme in session.scalars(_open_programmes(country)):
+            text = programme.text_for(language)
+            programmes.append([programme.code, text.name if text else programme.code])
+    for sheet in (villages, programmes):
+        sheet.column_dimensions["A"].width = 22
+        sheet.column_dimensions["B"].width = 40
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _open_programmes(country: str) -> Any:
+    """Return the query of the programmes a form may ask for: the country's open ones, in order."""
+    return (
+        select(Programme)
+        .where(Programme.country == country, Programme.active.is_(True))
+        .order_by(Programme.position, Programme.code)
+    )
 
 
 # Reading and checking
@@ -223,6 +245,10 @@ def _read_rows(content: bytes) -> Iterator[tuple[int, tuple[Any, ...]]]:
     book.close()
 
 
+def _cell(values: tuple[Any, ...], index: int | None) -> Any:
+    return values[index] if index is not None and index < len(values) else None
+
+
 def _parse_date(value: Any) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -244,15 +270,31 @@ def _whole(value: Any) -> int:
     return int(text)
 
 
-def _parse(
-    content: bytes, headers: dict[str, str], country: str, today: date
-) -> tuple[list[_Row], list[RowProblem], str, list[tuple[int, str]]]:
-    """Read every row of the form, check what needs no registry, hash the cells; list each row's village."""
+@dataclass
+class _Parsed:
+    """A form read whole: its good rows, the problems found so far, its hash, and what the registry checks."""
+
+    rows: list[_Row]
+    problems: list[RowProblem]
+    digest: str
+    places: list[tuple[int, str]] = field(default_factory=list)  # (line, village code)
+    asked: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)  # (line, programme codes)
+
+
+def programme_codes(value: Any) -> tuple[str, ...]:
+    """Split a cell of programme codes (commas, semicolons or spaces between them), each once."""
+    codes = (code.casefold() for code in _CODES.split(_cell_text(value)) if code)
+    return tuple(dict.fromkeys(codes))
+
+
+def _parse(content: bytes, headers: dict[str, str], country: str, today: date) -> _Parsed:
+    """Read every row of the form, check what needs no registry, hash the cells; list villages, programmes."""
     # The hash is of the form's cells, not the file's bytes: a spreadsheet program saving the same
     # form again rewrites its timestamps, and that must still be the same file.
     digest = hashlib.sha256()
     rows: list[_Row] = []
     places: list[tuple[int, str]] = []
+    asked: list[tuple[int, tuple[str, ...]]] = []
     filled = 0
     problems: list[RowProblem] = []
     positions: dict[str, int] = {}
@@ -265,43 +307,43 @@ def _parse(
                     for i, v in enumerate(values)
                     if _fold(_cell_text(v)) in headers
                 }
-                if set(positions) != set(COLUMN_LABELS):
-                    problem = Problem(
-                        N_("The columns are not those of the standard form: download the template.")
-                    )
-                    return [], [RowProblem(1, "", problem)], file_hash(content), []
+                if not set(REQUIRED) <= set(positions):
+                    return _not_the_form(content)
                 continue
-            cells = {key: values[i] if i < len(values) else None for key, i in positions.items()}
+            # A column the form leaves out (the programmes, on an older template) reads as empty.
+            cells = {key: _cell(values, positions.get(key)) for key in COLUMN_LABELS}
             if all(_cell_text(v) == "" for v in cells.values()):
                 continue
-            digest.update("\x1f".join(_cell_text(cells[key]) for key in COLUMN_LABELS).encode() + b"\x1e")
+            # The programmes cell counts only when filled: a form without it hashes as it always did.
+            asks = _cell_text(cells["programmes"])
+            digest.update(
+                "\x1f".join(_cell_text(cells[key]) for key in REQUIRED).encode()
+                + (f"\x1f{asks}".encode() if asks else b"")
+                + b"\x1e"
+            )
             filled += 1
             if filled > MAX_ROWS:
                 problem = Problem(N_("A file holds at most {count} rows: split it."), count=MAX_ROWS)
-                return [], [RowProblem(line, "", problem)], file_hash(content), []
+                return _Parsed([], [RowProblem(line, "", problem)], file_hash(content))
             if _cell_text(cells["village_code"]):
                 places.append((line, _cell_text(cells["village_code"])))
+            if asks:
+                asked.append((line, programme_codes(asks)))
             row = _check_row(line, cells, country, today, problems)
             if row is not None:
                 rows.append(row)
     except InvalidData as exc:
         found = [RowProblem(0, "", p if isinstance(p, Problem) else Problem(str(p))) for p in exc.problems]
-        return [], found, file_hash(content), []
+        return _Parsed([], found, file_hash(content))
     if not positions:
-        return (
-            [],
-            [
-                RowProblem(
-                    1,
-                    "",
-                    Problem(N_("The columns are not those of the standard form: download the template.")),
-                )
-            ],
-            file_hash(content),
-            [],
-        )
+        return _not_the_form(content)
     _check_households(rows, problems)
-    return rows, problems, digest.hexdigest(), places
+    return _Parsed(rows, problems, digest.hexdigest(), places, asked)
+
+
+def _not_the_form(content: bytes) -> _Parsed:
+    problem = Problem(N_("The columns are not those of the standard form: download the template."))
+    return _Parsed([], [RowProblem(1, "", problem)], file_hash(content))
 
 
 def _check_row(
@@ -376,7 +418,18 @@ def _check_row(
         return None
     year = birth_year if birth_year is not None else birth_date.year if birth_date else 0
     return _Row(
-        line, household, village_code, name, name_key(name), sex, birth_date, year, size, phone, national_id
+        line,
+        household,
+        village_code,
+        name,
+        name_key(name),
+        sex,
+        birth_date,
+        year,
+        size,
+        phone,
+        national_id,
+        programme_codes(cells["programmes"]),
     )
 
 
@@ -462,6 +515,35 @@ def _check_in_registry(
     return _duplicates(session, rows, sorted(allowed))
 
 
+def _check_programmes(
+    session: Session,
+    country: str,
+    rows: list[_Row],
+    asked: list[tuple[int, tuple[str, ...]]],
+    problems: list[RowProblem],
+) -> None:
+    """Check every programme code asked for against the country's catalogue; give rows their ids."""
+    catalogue = {
+        code: (programme_id, active)
+        for programme_id, code, active in session.execute(
+            select(Programme.id, Programme.code, Programme.active).where(Programme.country == country)
+        )
+    }
+    for line, codes in asked:
+        for code in codes:
+            found = catalogue.get(code)
+            if found is None:
+                problem = Problem(
+                    N_("There is no programme {code}: see the programmes sheet of the template."), code=code
+                )
+                problems.append(RowProblem(line, "programmes", problem))
+            elif not found[1]:
+                problem = Problem(N_("Programme {code} is closed: it takes no requests."), code=code)
+                problems.append(RowProblem(line, "programmes", problem))
+    for row in rows:
+        row.programme_ids = tuple(catalogue[code][0] for code in row.programmes if code in catalogue)
+
+
 def _duplicates(session: Session, rows: list[_Row], village_ids: list[int]) -> list[Duplicate]:
     """Find registry people of the same name, year and village, or of the same national ID."""
     by_name: dict[tuple[str, int, int], tuple[int, str | None]] = {}
@@ -503,6 +585,7 @@ def _import_view(session: Session, done: RegistryImport) -> ImportView:
         done.households,
         done.persons,
         done.duplicates,
+        done.requests,
     )
 
 
@@ -514,10 +597,13 @@ def _previous(session: Session, digest: str) -> ImportView | None:
 def _check(
     session: Session, actor: Actor, content: bytes, headers: dict[str, str], country: str
 ) -> tuple[ImportReport, list[_Row]]:
-    rows, problems, digest, places = _parse(content, headers, country, utcnow().date())
-    # Villages are checked even when other cells are bad: one pass shows everything.
+    parsed = _parse(content, headers, country, utcnow().date())
+    rows, problems, digest = parsed.rows, parsed.problems, parsed.digest
+    # Villages and programmes are checked even when other cells are bad: one pass shows everything.
     clean = not problems
-    duplicates = _check_in_registry(session, actor, rows, places, problems) if places else []
+    duplicates = _check_in_registry(session, actor, rows, parsed.places, problems) if parsed.places else []
+    if parsed.asked:
+        _check_programmes(session, country, rows, parsed.asked, problems)
     if not clean:
         duplicates = []
     problems.sort(
@@ -530,6 +616,7 @@ def _check(
         problems,
         duplicates,
         _previous(session, digest),
+        sum(len(row.programmes) for row in rows),
     )
     return report, rows
 
@@ -638,11 +725,12 @@ def _write(
         )
         people.append((row, person))
     session.add_all(households.values())
-    _issue_ids(session, people)
+    district_of = _issue_ids(session, people)
     session.add_all(person for _row, person in people)
     session.flush()
     done.households = len(households)
     done.persons = len(people)
+    done.requests = _request_enrolments(session, done, people, district_of)
     ids = [person.id for _row, person in people]
     done.first_person_id = min(ids) if ids else None
     done.last_person_id = max(ids) if ids else None
@@ -657,13 +745,38 @@ def _write(
         f"import:{done.id}",
         actor.area_id,
         f"{file_name[:80]} sha256 {report.file_hash}: {done.households} households, {done.persons} persons, "
-        f"{done.duplicates} possible duplicates" + (" (left out)" if skip_duplicates else ""),
+        f"{done.duplicates} possible duplicates"
+        + (" (left out)" if skip_duplicates else "")
+        + f", {done.requests} programme requests",
     )
     return done
 
 
-def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> None:
-    """Give every person the next IDs of their district, drawn in one go per district."""
+def _request_enrolments(
+    session: Session, done: RegistryImport, people: list[tuple[_Row, Person]], district_of: dict[int, int]
+) -> int:
+    """Record each programme a person's row asks for as a request for their district to decide."""
+    # Requests, as verification makes them from a pre-registration: no enrolment is active until a
+    # district officer approves it on the enrolment requests page.
+    requests = [
+        {
+            "import_id": done.id,
+            "person_id": person.id,
+            "household_id": person.household_id,
+            "programme_id": programme_id,
+            "district_id": district_of[row.village_id],
+            "status": str(RequestStatus.REQUESTED),
+        }
+        for row, person in people
+        for programme_id in row.programme_ids
+    ]
+    if requests:
+        session.execute(insert(EnrolmentRequest), requests)
+    return len(requests)
+
+
+def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> dict[int, int]:
+    """Give every person the next IDs of their district, drawn in one go per district; map villages to it."""
     district_of: dict[int, Area] = {}
     by_district: dict[int, list[Person]] = defaultdict(list)
     for row, person in people:
@@ -676,6 +789,7 @@ def _issue_ids(session: Session, people: list[tuple[_Row, Person]]) -> None:
             members, new_sp_ids(session, districts[district_id], len(members)), strict=True
         ):
             person.sp_id = sp_id
+    return {village_id: area.id for village_id, area in district_of.items()}
 
 
 def list_imports(db: Db, actor: Actor, limit: int = 20) -> list[ImportView]:
@@ -687,327 +801,3 @@ def list_imports(db: Db, actor: Actor, limit: int = 20) -> list[ImportView]:
             areas = areas_in_scope(session, actor) or set()
             query = query.join(Staff, Staff.id == RegistryImport.staff_id).where(Staff.area_id.in_(areas))
         return [_import_view(session, done) for done in session.scalars(query)]
-
-
-# Exports
-
-SHEETS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
-    "households": (
-        N_("Households"),
-        (
-            ("household", N_("Household no.")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("household_size", N_("Household size")),
-            ("members", N_("Members")),
-            ("phones", N_("Phone")),
-            ("created", N_("Registered on")),
-        ),
-    ),
-    "persons": (
-        N_("Persons"),
-        (
-            ("sp_id", N_("Social-protection ID")),
-            ("household", N_("Household no.")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("full_name", N_("Full name")),
-            ("sex", N_("Sex (F/M)")),
-            ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
-            ("birth_year", N_("Year of birth")),
-            ("phone", N_("Phone")),
-            ("national_id", N_("National ID")),
-            ("created", N_("Registered on")),
-        ),
-    ),
-    "preregistrations": (
-        N_("Pre-registrations"),
-        (
-            ("reference", N_("Reference")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("full_name", N_("Full name")),
-            ("sex", N_("Sex (F/M)")),
-            ("birth_date", N_("Date of birth (DD/MM/YYYY)")),
-            ("birth_year", N_("Year of birth")),
-            ("household_size", N_("Household size")),
-            ("phone", N_("Phone")),
-            ("channel", N_("Channel")),
-            ("status", N_("Status")),
-            ("created", N_("Registered on")),
-        ),
-    ),
-    "enrolments": (
-        N_("Enrolments"),
-        (
-            ("sp_id", N_("Social-protection ID")),
-            ("full_name", N_("Full name")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("programme", N_("Programme")),
-            ("status", N_("Status")),
-            ("started_on", N_("Started on")),
-        ),
-    ),
-    "cases": (
-        N_("Cases"),
-        (
-            ("reference", N_("Reference")),
-            ("kind", N_("Kind")),
-            ("category", N_("Category")),
-            ("status", N_("Status")),
-            ("village_code", N_("Village code")),
-            ("village", N_("Village")),
-            ("created", N_("Registered on")),
-            ("acknowledged", N_("Acknowledged")),
-            ("closed", N_("Closed")),
-            ("escalated", N_("Escalated")),
-            ("possible_duplicate", N_("Possible duplicate")),
-        ),
-    ),
-}
-FORMATS = ("xlsx", "csv")
-
-
-@dataclass(frozen=True)
-class Export:
-    """An export's file and how many rows each sheet holds."""
-
-    content: bytes
-    counts: dict[str, int]
-    file_name: str
-
-
-def _villages_of(session: Session, area: Area) -> dict[int, tuple[str, Area]]:
-    """Return the villages at or under an area, by id."""
-    village = aliased(Area)
-    query = select(village).where(village.level == "village")
-    if area.level == "village":
-        query = query.where(village.id == area.id)
-    elif area.level == "commune":
-        query = query.where(village.parent_id == area.id)
-    else:
-        commune = aliased(Area)
-        query = query.join(commune, village.parent_id == commune.id)
-        if area.level == "district":
-            query = query.where(commune.parent_id == area.id)
-        else:
-            district = aliased(Area)
-            query = query.join(district, commune.parent_id == district.id).where(
-                district.parent_id == area.id
-            )
-    return {v.id: (v.code, v) for v in session.scalars(query)}
-
-
-def _moment(day: date | None, zone: tzinfo) -> datetime | None:
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC) if day else None
-
-
-def _local_date(value: datetime | None, zone: tzinfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m/%Y") if value else ""
-
-
-def _sheet_rows(
-    session: Session,
-    sheet: str,
-    villages: dict[int, tuple[str, Area]],
-    start: datetime | None,
-    end: datetime | None,
-    language: str,
-    zone: tzinfo,
-) -> Iterator[list[Any]]:
-    """Yield the rows of one sheet, a thousand read at a time."""
-    ids = list(villages)
-    names = {vid: (code, area.name(language)) for vid, (code, area) in villages.items()}
-
-    def period(query: Any, column: Any) -> Any:
-        if start is not None:
-            query = query.where(column >= start)
-        if end is not None:
-            query = query.where(column < end)
-        return query
-
-    for chunk in _chunks(ids, 900):
-        if sheet == "households":
-            members = (
-                select(func.count(Person.id)).where(Person.household_id == Household.id).scalar_subquery()
-            )
-            query = period(
-                select(Household, members).where(Household.village_id.in_(chunk)), Household.created_at
-            )
-            for household, count in session.execute(
-                query.order_by(Household.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[household.village_id]
-                phones = " ".join(p.phone for p in household.phones)
-                yield [
-                    household.id,
-                    code,
-                    name,
-                    household.size,
-                    count,
-                    phones,
-                    _local_date(household.created_at, zone),
-                ]
-        elif sheet == "persons":
-            query = period(
-                select(Person, Household.village_id)
-                .join(Household, Household.id == Person.household_id)
-                .where(Household.village_id.in_(chunk)),
-                Person.created_at,
-            )
-            for person, village_id in session.execute(
-                query.order_by(Person.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[village_id]
-                yield [
-                    person.sp_id,
-                    person.household_id,
-                    code,
-                    name,
-                    person.full_name,
-                    person.sex,
-                    person.birth_date.strftime("%d/%m/%Y") if person.birth_date else "",
-                    person.birth_year,
-                    person.phone or "",
-                    person.national_id or "",
-                    _local_date(person.created_at, zone),
-                ]
-        elif sheet == "preregistrations":
-            query = period(
-                select(PreRegistration, Case.reference, Case.status)
-                .outerjoin(Case, Case.preregistration_id == PreRegistration.id)
-                .where(PreRegistration.village_id.in_(chunk)),
-                PreRegistration.created_at,
-            )
-            for prereg, reference, status in session.execute(
-                query.order_by(PreRegistration.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[prereg.village_id]
-                yield [
-                    reference or "",
-                    code,
-                    name,
-                    prereg.full_name,
-                    prereg.sex,
-                    prereg.birth_date.strftime("%d/%m/%Y") if prereg.birth_date else "",
-                    prereg.birth_year,
-                    prereg.household_size,
-                    prereg.phone or "",
-                    prereg.channel,
-                    status or "",
-                    _local_date(prereg.created_at, zone),
-                ]
-        elif sheet == "enrolments":
-            query = period(
-                select(Enrolment, Person.sp_id, Person.full_name, Household.village_id, Programme.code)
-                .join(Person, Person.id == Enrolment.person_id)
-                .join(Household, Household.id == Person.household_id)
-                .join(Programme, Programme.id == Enrolment.programme_id)
-                .where(Household.village_id.in_(chunk)),
-                Enrolment.created_at,
-            )
-            for enrolment, sp_id, full_name, village_id, programme in session.execute(
-                query.order_by(Enrolment.id).execution_options(yield_per=1000)
-            ):
-                code, name = names[village_id]
-                started = enrolment.started_on.strftime("%d/%m/%Y") if enrolment.started_on else ""
-                yield [sp_id, full_name, code, name, programme, enrolment.status, started]
-        elif sheet == "cases":
-            query = period(select(Case).where(Case.village_id.in_(chunk)), Case.created_at)
-            for case in session.scalars(query.order_by(Case.id).execution_options(yield_per=1000)):
-                code, name = names[case.village_id]
-                yield [
-                    case.reference,
-                    case.kind,
-                    case.category or "",
-                    case.status,
-                    code,
-                    name,
-                    _local_date(case.created_at, zone),
-                    _local_date(case.acknowledged_at, zone),
-                    _local_date(case.closed_at, zone),
-                    _local_date(case.escalated_at, zone),
-                    "1" if case.possible_duplicate else "",
-                ]
-
-
-def export_area(
-    db: Db,
-    actor: Actor,
-    area_code: str,
-    label: Translate,
-    language: str,
-    fmt: str = "xlsx",
-    since: date | None = None,
-    until: date | None = None,
-    sheet: str = "persons",
-    zone: tzinfo = UTC,
-) -> Export:
-    """Export an area's registry for a period (by the day each row was made, both days included); audited."""
-    if fmt not in FORMATS or sheet not in SHEETS:
-        raise InvalidData([Problem(N_("Choose a format and a table to export."))])
-    if since and until and until < since:
-        raise InvalidData([Problem(N_("The period ends before it starts."))])
-    if actor.role not in DESK_ROLES:
-        raise NotFound("export")
-    start = _moment(since, zone)
-    end = _moment(until + timedelta(days=1), zone) if until else None
-    with db.begin() as session:
-        area = session.scalar(select(Area).where(Area.code == area_code.strip()))
-        scope = areas_in_scope(session, actor)
-        if area is None or (scope is not None and area.id not in scope):
-            session.rollback()
-            record_now(db, "refused_read", _staff_id(actor), f"export:{area_code[:20]}", actor.area_id)
-            raise NotFound(f"area {area_code}")
-        villages = _villages_of(session, area)
-        counts: dict[str, int] = {}
-        wanted = list(SHEETS) if fmt == "xlsx" else [sheet]
-        if fmt == "xlsx":
-            book = Workbook(write_only=True)
-            for key in wanted:
-                title, columns = SHEETS[key]
-                out_sheet = book.create_sheet(label(title)[:31])
-                out_sheet.append([label(text) for _k, text in columns])
-                counts[key] = 0
-                for values in _sheet_rows(session, key, villages, start, end, language, zone):
-                    out_sheet.append(values)
-                    counts[key] += 1
-            buffer = io.BytesIO()
-            book.save(buffer)
-            content = buffer.getvalue()
-        else:
-            text = io.StringIO()
-            writer = csv.writer(text)
-            title, columns = SHEETS[sheet]
-            writer.writerow([label(t) for _k, t in columns])
-            counts[sheet] = 0
-            for values in _sheet_rows(session, sheet, villages, start, end, language, zone):
-                writer.writerow(values)
-                counts[sheet] += 1
-            # With a byte-order mark a spreadsheet program reads the Khmer as UTF-8.
-            content = text.getvalue().encode("utf-8-sig")
-        period = f"{since or ''}..{until or ''}"
-        record(
-            session,
-            "export",
-            _staff_id(actor),
-            f"export:{area.code}",
-            area.id,
-            f"{fmt} {period}: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
-        )
-    suffix = "" if fmt == "xlsx" else f"-{sheet}"
-    name = f"janela-{area.code}{suffix}-{since or 'start'}-{until or utcnow().date()}.{fmt}"
-    return Export(content, counts, name)
-
-
-def export_choices(db: Db, actor: Actor, language: str) -> list[tuple[str, str]]:
-    """Return (code, name) of the areas an export form offers: the actor's own and those just below."""
-    with db() as session:
-        if actor.is_national or actor.area_id is None:
-            areas = list(session.scalars(select(Area).where(Area.level == "province").order_by(Area.code)))
-        else:
-            own = session.get_one(Area, actor.area_id)
-            below = session.scalars(select(Area).where(Area.parent_id == own.id).order_by(Area.code))
-            areas = [own, *below]
-        return [(area.code, f"{area.code} {area.name(language)}") for area in areas]

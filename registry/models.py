@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text, UniqueConstraint, event
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, UtcDateTime, utcnow
@@ -420,13 +431,21 @@ class AuditEntry(Base):
 
 
 class EnrolmentRequest(Base):
-    """A programme a verified pre-registration asked for, waiting for the district's decision."""
+    """A programme asked for, waiting for the district's decision.
+
+    Asked by a verified pre-registration (its case), or on a commune's form (its import).
+    """
 
     __tablename__ = "enrolment_requests"
-    __table_args__ = (UniqueConstraint("case_id", "programme_id"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "programme_id"),
+        UniqueConstraint("import_id", "person_id", "programme_id"),
+        CheckConstraint("case_id IS NOT NULL OR import_id IS NOT NULL", name="asked_somewhere"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
@@ -463,6 +482,8 @@ class RegistryImport(Base):
     households: Mapped[int] = mapped_column(Integer)
     persons: Mapped[int] = mapped_column(Integer)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    # Programmes asked for on the form, one enrolment request each, for the district to decide.
+    requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # "line:new person id:matching person id" for each possible duplicate, for the desk to check.
     duplicate_detail: Mapped[str | None] = mapped_column(Text)
     first_person_id: Mapped[int | None] = mapped_column(Integer)

@@ -37,6 +37,7 @@ from registry.models import (
     Staff,
 )
 from registry.names import clean_name, name_key
+from registry.notify import language_of
 from registry.outbox import SmsPolicy, add_sms
 from registry.references import check_digit
 from registry.scoping import Actor, in_scope, staff_row
@@ -386,8 +387,13 @@ def decide_enrolment(
     reason: str,
     texts: VerificationTexts,
     policy: SmsPolicy,
+    default_language: str,
 ) -> bool:
-    """Approve (enrolment active) or decline (with a reason) a request; False if it was decided already."""
+    """Approve (enrolment active) or decline (with a reason) a request; False if it was decided already.
+
+    A request from a commune's form has no case: its SMS goes to the person's phone, else the
+    household's, in the language that phone chose, else default_language (DEFAULT_LANGUAGE).
+    """
     reason = reason.strip()
     if not approve and not reason:
         raise InvalidData([Problem(N_("To decline, say why."))])
@@ -418,8 +424,14 @@ def decide_enrolment(
         session.refresh(request)
         person = session.get_one(Person, request.person_id)
         programme = session.get_one(Programme, request.programme_id)
-        case = session.get_one(Case, request.case_id)
-        text = programme.text_for(case.language)
+        household = session.get_one(Household, request.household_id)
+        case = session.get(Case, request.case_id) if request.case_id is not None else None
+        phone = person.phone or (case.citizen_phone if case else _first_phone(household))
+        if case is not None:
+            language = case.language
+        else:
+            language = language_of(session, phone, default_language) if phone else default_language
+        text = programme.text_for(language)
         name = text.name if text else programme.code
         if approve:
             enrolment = Enrolment(
@@ -428,26 +440,30 @@ def decide_enrolment(
             session.add(enrolment)
             session.flush()
             request.enrolment_id = enrolment.id
-            body = texts.enrolment_approved(case.language, name, person.full_name)
+            body = texts.enrolment_approved(language, name, person.full_name)
         else:
-            body = texts.enrolment_declined(case.language, name, person.full_name, reason)
+            body = texts.enrolment_declined(language, name, person.full_name, reason)
         record(
             session,
             f"enrolment_{request.status}",
             actor.id,
             f"enrolment_request:{request.id}",
-            case.village_id,
+            household.village_id,
             reason or None,
         )
-        phone = person.phone or case.citizen_phone
         if phone:
             add_sms(
                 session,
                 phone,
-                case.language,
+                language,
                 body,
                 "enrolment",
                 policy,
                 idempotency_key=f"enrolment_request:{request.id}:{request.status}",
             )
         return True
+
+
+def _first_phone(household: Household) -> str | None:
+    phones = sorted(p.phone for p in household.phones)
+    return phones[0] if phones else None

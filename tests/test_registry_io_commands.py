@@ -46,6 +46,20 @@ def test_template_import_and_export_round_trip(app: Flask, tmp_path: Path) -> No
     )
     assert result.exit_code == 0, result.output
     assert len(load_workbook(xlsx).sheetnames) == 5
+    # Without --by, the whole country; the output is written whole or not at all.
+    country = tmp_path / "kh.csv"
+    result = runner.invoke(args=["registry", "export", "--area", "KH", "-o", str(country)])
+    assert result.exit_code == 0 and "persons" in result.output, result.output
+    assert {"Mao Sokha", "Mao Rith"} <= {
+        r[4] for r in csv.reader(io.StringIO(country.read_text("utf-8-sig")))
+    }
+    missing = tmp_path / "none.csv"
+    refused = runner.invoke(args=["registry", "export", "--area", "KH", "--by", DISTRICT, "-o", str(missing)])
+    assert (
+        refused.exit_code != 0
+        and not missing.exists()
+        and sorted(tmp_path.iterdir()) == sorted([template, out, xlsx, country])
+    )
 
 
 def test_a_bad_form_is_reported_by_line_and_column(app: Flask, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench import hop_load, outbox_load, redis_memory, registry_scale, stats_scale
+from bench import hop_load, outbox_load, redis_memory, registry_export, registry_scale, stats_scale
 from bench.registry_data import BUSY_DESK, BUSY_OPEN, Size, build
 from registry.cases import OPEN, list_queue
 from registry.db import make_engine, make_sessionmaker
@@ -119,3 +119,15 @@ def test_the_statistics_benchmark_counts_the_generated_registry_right() -> None:
         )
     assert (national.complaints_total, national.pending) == (complaints, pending)
     assert result.figures > 0 and all(len(samples) >= 2 for samples in result.reads.values())
+
+
+def test_the_export_benchmark_writes_every_row_of_the_generated_registry() -> None:
+    url = bench_database_url()
+    size = Size.at(0.0002)
+    # Sheets of 300 rows, header in: the country's persons run over several.
+    results = {r.what: r for r in registry_export.run(url, 0.0002, reuse=False, sheet_rows=300)}
+    country = results["the country, every table as XLSX"]
+    assert sum(country.sheets["persons"]) == size.persons
+    assert set(country.sheets["persons"][:-1]) == {299} and len(country.sheets["persons"]) >= 3
+    assert sum(results["the country, persons as CSV"].sheets["persons"]) == size.persons
+    assert all(r.peak_mb > 10 and r.seconds >= 0 for r in results.values())

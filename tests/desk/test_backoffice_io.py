@@ -11,9 +11,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from conversations.i18n import Translator
-from registry.models import Person, RegistryImport
+from registry.models import EnrolmentRequest, Person, RegistryImport
 from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, PROVINCE, db, signed_in, token
-from tests.registry.test_consolidation import GOOD, form
+from tests.registry.test_consolidation import ASKING, GOOD, form
+
+NATIONAL = "+85512999999"  # the national admin the desk fixture adds
 
 _UPLOAD = re.compile(r'name="upload" value="([0-9a-f]+)"')
 
@@ -121,3 +123,57 @@ def test_an_export_is_named_in_the_audit_log(desk_app: Flask) -> None:
     assert client.get("/desk/io/export?area=17&format=csv&sheet=households").status_code == 200
     page = client.get("/desk/audit").get_data(as_text=True)
     assert Translator("km")("Exported an area") in page and "export:17" in page
+
+
+def test_the_national_level_exports_the_whole_country_from_the_page(desk_app: Flask) -> None:
+    client = signed_in(desk_app, NATIONAL)
+    page = client.get("/desk/io").get_data(as_text=True)
+    assert 'value="KH"' in page and Translator("km")("The whole country") in page
+    export = client.get("/desk/io/export?area=KH&format=csv&sheet=persons")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert "filename=janela-KH-persons-" in export.headers["Content-Disposition"]
+    rows = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert len(rows) == persons(desk_app) + 1
+    province = signed_in(desk_app, PROVINCE)
+    assert 'value="KH"' not in province.get("/desk/io").get_data(as_text=True)
+    assert province.get("/desk/io/export?area=KH").status_code == 404
+
+
+def test_programmes_asked_on_a_form_reach_the_district_enrolment_requests(desk_app: Flask) -> None:
+    client = signed_in(desk_app, DISTRICT)
+    content = form(ASKING, "km")
+    report = client.post(
+        "/desk/io/check",
+        data={"csrf_token": token(client, "/desk/io"), "file": (io.BytesIO(content), "asking.xlsx")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    km = Translator("km")
+    assert (
+        km(
+            "The form asks for {count} programmes: each request goes to the district, to approve or decline."
+        ).format(count=4)
+        in report
+    )
+    upload = _UPLOAD.search(report)
+    assert upload
+    confirm = {"csrf_token": token(client, "/desk/io"), "upload": upload.group(1), "file_name": "asking.xlsx"}
+    done = client.post("/desk/io/confirm", data={**confirm, "duplicates": "keep"}).get_data(as_text=True)
+    assert km("{count} enrolment requests wait for the district to decide.").format(count=4) in done
+    with db(desk_app)() as session:
+        done_import = session.scalars(select(RegistryImport)).one()
+        first = session.scalars(
+            select(EnrolmentRequest.id).where(EnrolmentRequest.import_id == done_import.id)
+        ).first()
+    page = client.get("/desk/enrolments").get_data(as_text=True)
+    assert km("Commune form, import {number}").format(number=done_import.id) in page
+    assert page.count('action="/desk/enrolments/') >= 4
+    approved = client.post(
+        f"/desk/enrolments/{first}",
+        data={"csrf_token": token(client, "/desk/enrolments"), "decision": "approve"},
+    )
+    assert approved.status_code == 302
+    with db(desk_app)() as session:
+        assert session.get_one(EnrolmentRequest, first).status == "approved"
+    # A commune desk reads the page but cannot decide.
+    commune = signed_in(desk_app, COMMUNE_DESK)
+    assert 'action="/desk/enrolments/' not in commune.get("/desk/enrolments").get_data(as_text=True)

@@ -1,34 +1,44 @@
-"""The commune form's import (all or nothing, every bad row, duplicates, once per file) and the exports."""
+"""The commune form's import: all or nothing, every bad row, duplicates, once per file."""
 
 from __future__ import annotations
 
-import csv
 import io
 import threading
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pytest
 from flask import Flask
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from conversations.i18n import Translator
+from desk.texts import DeskTexts
 from registry.consolidation import (
     FORM,
     build_template,
     check_import,
-    export_area,
     header_names,
     import_form,
 )
-from registry.db import utcnow
 from registry.errors import NotFound
-from registry.models import AuditEntry, Household, Person, RegistryImport
+from registry.models import (
+    Area,
+    AuditEntry,
+    Enrolment,
+    EnrolmentRequest,
+    Household,
+    OutboxMessage,
+    Person,
+    Programme,
+    RegistryImport,
+)
+from registry.outbox import SmsPolicy
 from registry.scoping import Actor
 from registry.staff_auth import find_desk_staff
-from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, OTHER_DISTRICT, PROVINCE, db
+from registry.verification import decide_enrolment, list_enrolment_requests
+from tests.desk.conftest import COMMUNE_DESK, DISTRICT, db
 
 HEADERS = header_names(Translator(language) for language in ("km", "pt", "en"))
 GOOD = [
@@ -236,80 +246,155 @@ def test_two_imports_of_one_file_at_once_create_it_once(app: Flask) -> None:
     assert counts(app) == (before[0] + 2, before[1] + 4, before[2] + 1)
 
 
-def test_the_template_has_the_form_in_the_officer_language_and_their_villages(app: Flask) -> None:
-    content = build_template(db(app), Translator("km"), actor(app, DISTRICT), "km")
+def test_the_template_has_the_form_in_the_officer_language_their_villages_and_programmes(
+    app: Flask,
+) -> None:
+    content = build_template(db(app), Translator("km"), "KH", actor(app, DISTRICT), "km")
     book = load_workbook(io.BytesIO(content))
-    form_sheet, villages = book.worksheets
+    form_sheet, villages, programmes = book.worksheets
     headers = [c.value for c in form_sheet[1]]
     assert headers == [Translator("km")(text) for _key, text in FORM]
+    assert headers[-1] == Translator("km")("Programmes asked for (codes)")
     assert all(
         HEADERS[" ".join(str(h).split()).casefold()] == key
         for h, (key, _t) in zip(headers, FORM, strict=True)
     )
     codes = [row[0] for row in villages.iter_rows(min_row=2, values_only=True)]
     assert "17010101" in codes and "17120101" not in codes
+    offered = {row[0]: row[1] for row in programmes.iter_rows(min_row=2, values_only=True)}
+    assert offered["idpoor"] == "ប័ណ្ណសមធម៌ (IDPoor)" and "scholarship" in offered
+    with db(app).begin() as session:
+        session.execute(update(Programme).where(Programme.code == "nssf").values(active=False))
+    again = load_workbook(io.BytesIO(build_template(db(app), Translator("en"), "KH", None, "en")))
+    assert "nssf" not in {row[0] for row in again.worksheets[2].iter_rows(min_row=2, values_only=True)}
     # The template, filled in, imports.
-    form_sheet.append(GOOD[0])
+    form_sheet.append([*GOOD[0], "idpoor"])
     out = io.BytesIO()
     book.save(out)
-    assert run_import(app, out.getvalue()).created
+    outcome = run_import(app, out.getvalue())
+    assert outcome.created and outcome.imported.requests == 1
 
 
-def test_the_export_opens_with_every_sheet_in_the_officer_language(app: Flask) -> None:
-    run_import(app, form(GOOD))
-    km = Translator("km")
-    export = export_area(db(app), actor(app, DISTRICT), "1701", km, "km")
-    book = load_workbook(io.BytesIO(export.content))
-    assert book.sheetnames == [
-        km(t) for t in ("Households", "Persons", "Pre-registrations", "Enrolments", "Cases")
+ASKING = [
+    ["1", "17010101", "Phal Dara", "M", "12/04/1980", "", "3", "012345678", "", "IDPoor, family-package"],
+    ["1", "17010101", "Phal Sophea", "F", "", "1984", "", "", "", ""],
+    ["1", "17010101", "Phal Vuthy", "M", "01/02/2015", "2015", "3", "", "", "scholarship;scholarship"],
+    ["2", "17010102", "សុខ ស្រីមុំ", "F", "05/06/1975", "", "1", "", "N123456", "older-persons-allowance"],
+]
+
+
+def requests_of(app: Flask) -> list[EnrolmentRequest]:
+    with db(app)() as session:
+        return list(session.scalars(select(EnrolmentRequest).order_by(EnrolmentRequest.id)))
+
+
+def test_programmes_asked_for_become_requests_the_district_decides(app: Flask) -> None:
+    report = check_import(db(app), actor(app, DISTRICT), form(ASKING), HEADERS, "KH")
+    assert report.ok and report.requests == 4
+    enrolments_before = count_enrolments(app)
+    outcome = run_import(app, form(ASKING))
+    assert outcome.created and outcome.imported.requests == 4
+    made = requests_of(app)
+    with db(app)() as session:
+        codes = {p.id: p.code for p in session.scalars(select(Programme))}
+        names = {p.id: p.full_name for p in session.scalars(select(Person))}
+        district = session.scalars(select(Area.id).where(Area.code == "1701")).one()
+    asked = sorted((names[r.person_id], codes[r.programme_id]) for r in made)
+    assert asked == [
+        ("Phal Dara", "family-package"),
+        ("Phal Dara", "idpoor"),
+        ("Phal Vuthy", "scholarship"),
+        ("សុខ ស្រីមុំ", "older-persons-allowance"),
     ]
-    persons = book.worksheets[1]
-    header = [c.value for c in persons[1]]
-    assert header[0] == km("Social-protection ID")
-    rows = list(persons.iter_rows(min_row=2, values_only=True))
-    names = {row[4] for row in rows}
-    assert {"Phal Dara", "សុខ ស្រីមុំ", "Sok Srey Pov"} <= names
-    assert export.counts["persons"] == len(rows)
-    dara = next(row for row in rows if row[4] == "Phal Dara")
-    assert dara[2] == "17010101" and dara[6] == "12/04/1980" and dara[8] == "+85512345678"
-    households = list(book.worksheets[0].iter_rows(min_row=2, values_only=True))
-    assert any(row[4] == 3 and row[3] == 3 for row in households)
+    assert all(r.case_id is None and r.import_id == outcome.imported.id for r in made)
+    assert {(r.status, r.district_id) for r in made} == {("requested", district)}
+    # Asked for, not enrolled: nothing is active until the district decides.
+    assert count_enrolments(app) == enrolments_before
+    # The district's normal list shows them, tied to the household and the import.
+    district_officer = actor(app, DISTRICT)
+    listed = list_enrolment_requests(db(app), district_officer, "en")
+    ours = [view for view in listed if view.import_id == outcome.imported.id]
+    assert len(ours) == 4 and {v.case_reference for v in ours} == {""}
+    dara = next(r for r in made if names[r.person_id] == "Phal Dara")
+    texts = DeskTexts("KH")
+    policy = SmsPolicy()
+    assert decide_enrolment(db(app), district_officer, dara.id, True, "", texts, policy, "km")
+    # The same decision again, or a late decline, changes nothing.
+    assert not decide_enrolment(db(app), district_officer, dara.id, True, "", texts, policy, "km")
+    assert not decide_enrolment(db(app), district_officer, dara.id, False, "late", texts, policy, "km")
+    assert count_enrolments(app) == enrolments_before + 1
     with db(app)() as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "export")).one()
-        assert entry.target == "export:1701" and "persons" in (entry.detail or "")
+        sms = session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == "enrolment")).one()
+        assert sms.recipient == "+85512345678" and sms.language == "km"
+    # The same file again: no second request.
+    again = run_import(app, form(ASKING))
+    assert not again.created and len(requests_of(app)) == 4
 
 
-def test_the_export_keeps_to_its_period_and_area_and_writes_csv(app: Flask) -> None:
-    run_import(app, form(GOOD))
-    today = utcnow().date()
-    en = Translator("en")
-    district = actor(app, DISTRICT)
-    later = export_area(db(app), district, "170101", en, "en", "csv", since=today + timedelta(days=1))
-    assert list(csv.reader(io.StringIO(later.content.decode("utf-8-sig"))))[1:] == []
-    now = export_area(db(app), district, "170101", en, "en", "csv", since=today, until=today)
-    table = list(csv.reader(io.StringIO(now.content.decode("utf-8-sig"))))
-    assert table[0][0] == "Social-protection ID"
-    assert {row[4] for row in table[1:]} >= {"Phal Dara", "Phal Sophea", "Phal Vuthy", "សុខ ស្រីមុំ"}
-    village = export_area(db(app), district, "17010102", en, "en", "csv", sheet="households")
-    rows = list(csv.reader(io.StringIO(village.content.decode("utf-8-sig"))))[1:]
-    assert {row[1] for row in rows} == {"17010102"}
-
-
-def test_a_commune_exports_its_own_commune_only(app: Flask) -> None:
-    commune = actor(app, COMMUNE_DESK)
-    en = Translator("en")
-    assert export_area(db(app), commune, "170101", en, "en").counts["persons"] >= 1
-    for code in ("171201", "1701", "17120101"):
-        with pytest.raises(NotFound):
-            export_area(db(app), commune, code, en, "en")
-    with pytest.raises(NotFound):
-        export_area(db(app), actor(app, OTHER_DESK), "170101", en, "en")
-    with pytest.raises(NotFound):
-        export_area(db(app), actor(app, OTHER_DISTRICT), "1701", en, "en")
-    assert export_area(db(app), actor(app, PROVINCE), "1701", en, "en").counts
+def count_enrolments(app: Flask) -> int:
     with db(app)() as session:
-        refused = session.scalars(select(AuditEntry).where(AuditEntry.action == "refused_read")).all()
-        assert {e.target for e in refused} >= {"export:171201", "export:1701", "export:17120101"}
+        return session.scalar(select(func.count(Enrolment.id))) or 0
+
+
+@pytest.mark.parametrize(
+    ("asked", "reason"),
+    [
+        ("idpoor, nope", "There is no programme nope"),
+        ("idpoor nssf", "Programme nssf is closed"),
+        ("PSSB", "There is no programme pssb"),  # Mozambique's, not Cambodia's
+    ],
+)
+def test_a_programme_not_in_the_catalogue_or_closed_is_reported_and_nothing_imported(
+    app: Flask, asked: str, reason: str
+) -> None:
+    with db(app).begin() as session:
+        session.execute(update(Programme).where(Programme.code == "nssf").values(active=False))
+        session.add(Programme(country="MZ", code="pssb", position=0, active=True))
+    before = counts(app)
+    rows = [*ASKING, ["3", "17010101", "Keo Mony", "F", "", "1970", "1", "", "", asked]]
+    outcome = run_import(app, form(rows, "pt"))
+    assert outcome.imported is None
+    assert [(p.line, p.column) for p in outcome.report.problems] == [(6, "programmes")]
+    assert outcome.report.problems[0].problem.startswith(reason)
+    assert counts(app) == before and requests_of(app) == []
+
+
+def test_a_programme_closed_after_the_check_is_caught_by_the_import(app: Flask) -> None:
+    assert check_import(db(app), actor(app, DISTRICT), form(ASKING), HEADERS, "KH").ok
+    with db(app).begin() as session:
+        session.execute(update(Programme).where(Programme.code == "scholarship").values(active=False))
+    before = counts(app)
+    outcome = run_import(app, form(ASKING))
+    assert outcome.imported is None and [(p.line, p.column) for p in outcome.report.problems] == [
+        (4, "programmes")
+    ]
+    assert counts(app) == before and requests_of(app) == []
+
+
+def test_a_form_without_the_programmes_column_imports_and_hashes_as_before(app: Flask) -> None:
+    # A template printed before the column existed: nine columns.
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([Translator("en")(text) for key, text in FORM if key != "programmes"])
+    for row in GOOD:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    old = run_import(app, out.getvalue())
+    assert old.created and old.imported.requests == 0
+    # The same people on today's template, the programmes left empty: the same file.
+    assert (
+        old.report.file_hash
+        == check_import(db(app), actor(app, DISTRICT), form(GOOD), HEADERS, "KH").file_hash
+    )
+    assert not run_import(app, form([[*row, ""] for row in GOOD])).created
+    # The same people asking for a programme: another file.
+    asking = [[*GOOD[0], "idpoor"], *GOOD[1:]]
+    assert (
+        check_import(db(app), actor(app, DISTRICT), form(asking), HEADERS, "KH").file_hash
+        != old.report.file_hash
+    )
 
 
 def test_a_file_too_long_is_refused_whole(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

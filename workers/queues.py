@@ -104,19 +104,24 @@ def enqueue_sms(
     A batch with a slot in `later` waits for its last row's slot (RQ's scheduler), so no row goes
     before its own.
     """
+    due = []
+    args: tuple[Any, ...]
     for batch in sms_batches(ids, later or {}, texts or {}, batch_size):
         options: dict[str, Any] = {"retry": retry, "failure_ttl": FAILURE_TTL}
         if len(batch.ids) == 1:
             # A single SMS (a confirmation, an alert) goes at once and alone, as its own job.
-            job: tuple[Any, ...] = ("workers.jobs.send_sms", batch.ids[0])
+            func, args = "workers.jobs.send_sms", (batch.ids[0],)
             options["description"] = f"send sms {batch.ids[0]}"
         else:
-            job = ("workers.jobs.send_sms_batch", batch.ids)
+            func, args = "workers.jobs.send_sms_batch", (batch.ids,)
             options["description"] = f"send {len(batch.ids)} sms {batch.ids[0]}..{batch.ids[-1]}"
         if batch.at is not None:
-            queues[SMS].enqueue_at(batch.at, *job, **options)
+            queues[SMS].enqueue_at(batch.at, func, *args, **options)
         else:
-            queues[SMS].enqueue(*job, **options)
+            due.append(Queue.prepare_data(func, args, **options))
+    if due:
+        # One pipeline for all the jobs due now: the commit that wrote the rows waits on this.
+        queues[SMS].enqueue_many(due)
 
 
 def enqueue_inbound(queues: dict[str, Queue], ids: Sequence[int]) -> None:

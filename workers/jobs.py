@@ -1,4 +1,4 @@
-"""RQ jobs: each takes an id, is safe to run twice, and raises rather than hide a failure."""
+"""RQ jobs: each takes ids (one, or a batch of SMS), is safe to run twice, and raises on failure."""
 
 from __future__ import annotations
 
@@ -63,12 +63,21 @@ def send_sms_batch(message_ids: list[int]) -> str:
         # row of the request claimed, and the sweep treats them all as of unknown outcome.
         settle_batch(app.db, settlements)
         _log_request(group, settlements)
-    summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+    summary: str
+    if len(message_ids) == 1:
+        summary = next(iter(outcomes))
+    else:
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
     if retry_reasons:
-        raise TransientSmsError(f"{summary}: {retry_reasons[0]}")
+        raise TransientSmsError(_detail(message_ids, summary, retry_reasons[0]))
     if gave_up:
-        raise SmsGaveUp(gave_up[0] if len(message_ids) == 1 else f"{summary}: {gave_up[0]}")
-    return summary if len(message_ids) > 1 else next(iter(outcomes))
+        raise SmsGaveUp(_detail(message_ids, summary, gave_up[0]))
+    return summary
+
+
+def _detail(message_ids: list[int], summary: str, reason: str) -> str:
+    """Name the reason; for a batch, what became of its rows too."""
+    return reason if len(message_ids) == 1 else f"{summary}; first reason: {reason}"
 
 
 def _requests(messages: Sequence[SmsToSend], size: int) -> list[list[SmsToSend]]:

@@ -230,3 +230,30 @@ def test_an_announcement_at_a_rate_waits_for_each_batch_last_slot(app: Flask) ->
         assert registry.get_scheduled_time(job_id) >= max(slots).replace(microsecond=0)
         handed += message_ids
     assert len(handed) == len(set(handed)) == 40 and registry.count == 4
+
+
+def test_an_http_error_retries_the_whole_batch_and_each_phone_gets_it_once(
+    at_app: Flask, fake_at: Any
+) -> None:
+    recipients = phones(3)
+    ids = write(at_app, recipients, KM)
+    fake_at.script(Answer(http_status=503))  # AT's edge has a bad minute: nothing was taken
+    run_jobs(at_app)
+    assert {(row.status, row.attempts) for row in rows(at_app, ids).values()} == {("sent", 2)}
+    assert fake_at.requests == 2
+    assert accepted(fake_at) == Counter(recipients)
+
+
+def test_jobs_lost_with_redis_are_handed_on_by_the_sweep_in_batches(at_app: Flask, fake_at: Any) -> None:
+    janela = at_app.extensions["janela"]
+    recipients = phones(5)
+    ids = write(at_app, recipients, KM)
+    janela.queues["sms"].empty()  # Redis lost the jobs (restarted without its data)
+    with janela.db.begin() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+            row.updated_at = row.updated_at - timedelta(hours=1)
+    assert sweep(at_app).sms == 5
+    assert janela.queues["sms"].count == 1  # one job for the five rows
+    run_jobs(at_app)
+    assert fake_at.requests == 1 and accepted(fake_at) == Counter(recipients)
+    assert sweep(at_app).sms == 0  # nothing left behind, nothing handed on twice

@@ -227,12 +227,6 @@ def _ids_for_key(db: Db, key: str) -> list[int]:
         )
 
 
-def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
-    """Take a sendable message for sending; None when it is not sendable or another job has it."""
-    claimed = claim_batch(db, [message_id])
-    return claimed[0] if claimed else None
-
-
 def claim_batch(db: Db, message_ids: Sequence[int]) -> list[SmsToSend]:
     """Take the sendable messages among message_ids for sending, in one conditional UPDATE.
 
@@ -301,30 +295,6 @@ def claim_batch(db: Db, message_ids: Sequence[int]) -> list[SmsToSend]:
                 )
             )
     return sorted(claimed, key=lambda message: message.id)
-
-
-def is_suppressed(db: Db, message_id: int) -> bool:
-    """Return True when the recipient opted out and the message is not essential."""
-    with db() as session:
-        row = session.execute(
-            select(OutboxMessage.essential, Contact.opted_out)
-            .outerjoin(Contact, Contact.phone == OutboxMessage.recipient)
-            .where(OutboxMessage.id == message_id)
-        ).one_or_none()
-    return bool(row and not row.essential and row.opted_out)
-
-
-def settle_sms(
-    db: Db,
-    message_id: int,
-    status: SmsStatus,
-    provider_message_id: str | None = None,
-    cost: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-) -> None:
-    """Record what became of a claimed message: sent, retry, failed, suppressed or held."""
-    settle_batch(db, [Settlement(message_id, status, provider_message_id, cost, error, retry_at)])
 
 
 _outbox = cast(Table, OutboxMessage.__table__)
@@ -450,13 +420,6 @@ def release_stale_claims(db: Db, older_than: timedelta, window: timedelta | None
                 )
             )
         return [message_id for message_id, _ in claims]
-
-
-def unknown_resends(db: Db, message_id: int) -> int:
-    """Return how often a message was sent again after a send with an unknown outcome."""
-    with db() as session:
-        found = session.scalar(select(OutboxMessage.unknown_resends).where(OutboxMessage.id == message_id))
-    return int(found or 0)
 
 
 def resend_unknown(db: Db, now: datetime | None = None) -> list[int]:

@@ -133,6 +133,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         sweep_grace=app.config["SWEEP_GRACE"],
         sweep_interval=app.config["SWEEP_INTERVAL"],
         unknown_window=app.config["SMS_UNKNOWN_WINDOW"],
+        batch_size=app.config["SMS_BATCH_SIZE"],
     )
     queues = {name: Queue(name, connection=client) for name in QUEUE_NAMES}
     app.extensions["janela"] = Janela(
@@ -150,10 +151,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         embedded_redis=embedded,
     )
 
-    def hand_on(kind: str, ids: list[int], not_before: dict[int, datetime]) -> None:
+    def hand_on(kind: str, ids: list[int], not_before: dict[int, datetime], texts: dict[int, str]) -> None:
         if kind == "sms":
-            # An announcement's rows carry their slot: they wait for it rather than go at once.
-            enqueue_sms(queues, ids, delivery.rq_retry, not_before)
+            # An announcement's rows carry their slot: they wait for it rather than go at once; rows
+            # of one text written together go in batches, one request to the provider each.
+            enqueue_sms(queues, ids, delivery.rq_retry, not_before, delivery.batch_size, texts)
         elif kind == "inbound":
             enqueue_inbound(queues, ids)
 

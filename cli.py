@@ -273,7 +273,7 @@ def sms_retry(ids: tuple[int, ...], all_failed: bool) -> None:
         raise click.UsageError("name message ids, or --all-failed")
     app_ = _janela()
     retried = retry_failed_sms(app_.db, list(ids) or None)
-    enqueue_sms(app_.queues, retried, app_.delivery.rq_retry)
+    enqueue_sms(app_.queues, retried, app_.delivery.rq_retry, batch_size=app_.delivery.batch_size)
     click.echo(f"{len(retried)} message(s) queued again.")
 
 

@@ -38,6 +38,7 @@ INT_SETTINGS = (
     "SMS_MAX_SEGMENTS",
     "SMS_MAX_ATTEMPTS",
     "SMS_TIMEOUT",
+    "SMS_BATCH_SIZE",
     "SWEEP_INTERVAL",
     "SMS_UNKNOWN_WINDOW",
     "SWEEP_GRACE",
@@ -91,6 +92,8 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SMS_MAX_ATTEMPTS": 5,
         "SMS_RETRY_DELAYS": "30,120,600,1800",
         "SMS_TIMEOUT": 10,
+        # Recipients of one text handed to the gateway in one request (1: one request a message).
+        "SMS_BATCH_SIZE": 100,
         "SWEEP_INTERVAL": 60,
         # Seconds to wait for AT's delivery report after a send with no answer, before sending once more.
         "SMS_UNKNOWN_WINDOW": 1800,
@@ -228,6 +231,9 @@ def load(
     if any(d < 0 for d in delays):
         raise ConfigError("SMS_RETRY_DELAYS cannot be negative")
     settings["SMS_RETRY_DELAYS"] = delays
+    if settings["SMS_BATCH_SIZE"] > 1000:
+        # One request's form and AT's answer grow with it, and a timeout makes all of it unknown.
+        raise ConfigError("SMS_BATCH_SIZE must be from 1 to 1000 recipients a request")
 
     settings["CASE_DEADLINES"] = _deadlines(str(settings["CASE_DEADLINES"]))
     settings["TIMEZONE"] = _timezone(str(settings["TIMEZONE"]).strip(), settings["COUNTRY"])

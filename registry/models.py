@@ -93,6 +93,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     __dispatch__ = "sms"  # a job is enqueued for each new row once its transaction commits
+    __dispatch_group__ = "body"  # rows of one text may share a job: one request, many recipients
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(20), index=True)

@@ -1,15 +1,17 @@
 """The SMS outbox: write messages with the change that causes them, then claim and settle them.
 
-A message row is claimed by one sender at a time with a conditional UPDATE, so two jobs racing
-for the same row cannot both hand it to the provider.
+Rows are claimed by one sender at a time with a conditional UPDATE (a batch of them in one
+statement), so two jobs racing for the same row cannot both hand it to the provider.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -67,6 +69,19 @@ class SmsToSend:
     body: str
     attempts: int
     suppressed: bool = False  # the recipient opted out and the message is not essential
+    unknown_resends: int = 0  # sends again after an unknown outcome, so far
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What became of one claimed message, as its settle writes it."""
+
+    id: int
+    status: SmsStatus
+    provider_message_id: str | None = None
+    cost: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -212,19 +227,33 @@ def _ids_for_key(db: Db, key: str) -> list[int]:
         )
 
 
-def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
-    """Take a sendable message for sending; None when it is not sendable or another job has it."""
+def claim_batch(db: Db, message_ids: Sequence[int]) -> list[SmsToSend]:
+    """Take the sendable messages among message_ids for sending, in one conditional UPDATE.
+
+    A row another job holds (claimed, or being claimed right now) is left out, not waited for;
+    a row whose recipient opted out of a message that is not essential is settled suppressed in
+    the same transaction, and returned marked so.
+    """
+    if not message_ids:
+        return []
     opted_out = (
         select(Contact.opted_out)
         .where(Contact.phone == OutboxMessage.recipient)
         .scalar_subquery()
         .label("opted_out")
     )
+    # SKIP LOCKED: two jobs whose batches overlap neither wait on nor deadlock over each other's
+    # rows; each claims what is free, and the status condition keeps a row to one claim.
+    free = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status.in_(SENDABLE))
+        .with_for_update(skip_locked=True)
+    )
     with db.begin() as session:
         now = utcnow()
-        claimed = session.execute(
+        rows = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(SENDABLE))
+            .where(OutboxMessage.id.in_(free), OutboxMessage.status.in_(SENDABLE))
             .values(
                 status=SmsStatus.SENDING,
                 attempts=OutboxMessage.attempts + 1,
@@ -237,51 +266,75 @@ def claim_sms(db: Db, message_id: int) -> SmsToSend | None:
                 OutboxMessage.body,
                 OutboxMessage.attempts,
                 OutboxMessage.essential,
+                OutboxMessage.unknown_resends,
                 opted_out,
             )
-        ).one_or_none()
-        if claimed is None:
-            return None
-        # The claim returns what the send needs, opt-out included: no second read of the row.
-        suppressed = not claimed.essential and bool(claimed.opted_out)
-        return SmsToSend(claimed.id, claimed.recipient, claimed.body, claimed.attempts, suppressed)
+        ).all()
+        # The claim returns what the send needs, opt-out included: no second read of the rows.
+        claimed = [
+            SmsToSend(
+                row.id,
+                row.recipient,
+                row.body,
+                row.attempts,
+                not row.essential and bool(row.opted_out),
+                int(row.unknown_resends or 0),
+            )
+            for row in rows
+        ]
+        suppressed = [message.id for message in claimed if message.suppressed]
+        if suppressed:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(suppressed))
+                .values(
+                    status=SmsStatus.SUPPRESSED,
+                    last_error="recipient opted out",
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+            )
+    return sorted(claimed, key=lambda message: message.id)
 
 
-def is_suppressed(db: Db, message_id: int) -> bool:
-    """Return True when the recipient opted out and the message is not essential."""
-    with db() as session:
-        row = session.execute(
-            select(OutboxMessage.essential, Contact.opted_out)
-            .outerjoin(Contact, Contact.phone == OutboxMessage.recipient)
-            .where(OutboxMessage.id == message_id)
-        ).one_or_none()
-    return bool(row and not row.essential and row.opted_out)
+_outbox = cast(Table, OutboxMessage.__table__)
+# One statement for every row of a batch, sent with executemany: a provider id or a cost is
+# only ever added (a retry keeps the id of an earlier send), and sent_at is set by a send.
+_SETTLE = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        updated_at=bindparam("b_now", type_=_outbox.c.updated_at.type),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_retry_at", type_=_outbox.c.next_attempt_at.type),
+        provider_message_id=func.coalesce(bindparam("b_provider_id"), _outbox.c.provider_message_id),
+        cost=func.coalesce(bindparam("b_cost"), _outbox.c.cost),
+        sent_at=func.coalesce(bindparam("b_sent_at", type_=_outbox.c.sent_at.type), _outbox.c.sent_at),
+    )
+)
 
 
-def settle_sms(
-    db: Db,
-    message_id: int,
-    status: SmsStatus,
-    provider_message_id: str | None = None,
-    cost: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
-) -> None:
-    """Record what became of a claimed message: sent, retry, failed, suppressed or held."""
-    values: dict[str, object] = {
-        "status": status,
-        "updated_at": utcnow(),
-        "last_error": error,
-        "next_attempt_at": retry_at,
-    }
-    if provider_message_id is not None:
-        values["provider_message_id"] = provider_message_id
-    if cost is not None:
-        values["cost"] = cost
-    if status == SmsStatus.SENT:
-        values["sent_at"] = utcnow()
+def settle_batch(db: Db, settlements: Sequence[Settlement]) -> None:
+    """Record what became of claimed messages, each by its own outcome, in one transaction."""
+    if not settlements:
+        return
+    now = utcnow()
+    params = [
+        {
+            "b_id": s.id,
+            "b_status": str(s.status),
+            "b_now": now,
+            "b_error": s.error,
+            "b_retry_at": s.retry_at,
+            "b_provider_id": s.provider_message_id,
+            "b_cost": s.cost,
+            "b_sent_at": now if s.status == SmsStatus.SENT else None,
+        }
+        for s in settlements
+    ]
     with db.begin() as session:
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+        session.execute(_SETTLE, params)
 
 
 def record_delivery(
@@ -367,13 +420,6 @@ def release_stale_claims(db: Db, older_than: timedelta, window: timedelta | None
                 )
             )
         return [message_id for message_id, _ in claims]
-
-
-def unknown_resends(db: Db, message_id: int) -> int:
-    """Return how often a message was sent again after a send with an unknown outcome."""
-    with db() as session:
-        found = session.scalar(select(OutboxMessage.unknown_resends).where(OutboxMessage.id == message_id))
-    return int(found or 0)
 
 
 def resend_unknown(db: Db, now: datetime | None = None) -> list[int]:

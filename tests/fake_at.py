@@ -14,12 +14,17 @@ from werkzeug.serving import make_server
 
 @dataclass
 class Answer:
-    """How the fake answers one send: a recipient statusCode, an HTTP error, or a delay first."""
+    """How the fake answers one request: a statusCode for its recipients, an HTTP error, or a delay.
+
+    codes gives some numbers a statusCode of their own; numbers in missing get no entry at all.
+    """
 
     status_code: int = 101
     http_status: int = 201
     delay: float = 0.0
     recipients: bool = True
+    codes: dict[str, int] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
 
 
 @dataclass
@@ -27,7 +32,8 @@ class FakeAfricasTalking:
     """Serve POST /version1/messaging on a free local port, scripted answer by answer."""
 
     answers: deque[Answer] = field(default_factory=deque)
-    received: list[dict[str, Any]] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)  # one entry per recipient
+    requests: int = 0  # HTTP requests made, each with one or more recipients
     api_key: str = "test-key"
 
     def __post_init__(self) -> None:
@@ -55,29 +61,41 @@ class FakeAfricasTalking:
     def _messaging(self) -> Any:
         if request.headers.get("apiKey") != self.api_key:
             return "The supplied authentication is invalid", 401
+        form = request.form.to_dict()
+        numbers = form["to"].split(",")
         with self._lock:
             answer = self.answers.popleft() if self.answers else Answer()
-            self._count += 1
-            message_id = f"ATXid_{self._count}"
-        form = request.form.to_dict()
-        accepted = answer.http_status < 300 and answer.status_code in (100, 101, 102) and not answer.delay
-        self.received.append({**form, "accepted": accepted, "message_id": message_id})
+            self.requests += 1
+            first = self._count + 1
+            self._count += len(numbers)
+        recipients = []
+        for offset, number in enumerate(numbers):
+            code = answer.codes.get(number, answer.status_code)
+            taken = code in (100, 101, 102)
+            listed = answer.recipients and number not in answer.missing
+            accepted = answer.http_status < 300 and taken and listed and not answer.delay
+            message_id = f"ATXid_{first + offset}"
+            self.received.append({**form, "to": number, "accepted": accepted, "message_id": message_id})
+            if listed:
+                recipients.append(
+                    {
+                        "statusCode": code,
+                        "number": number,
+                        "status": STATUS_NAMES.get(code, "Failed"),
+                        "cost": "KES 0.8000" if taken else "0",
+                        "messageId": message_id if taken else "None",
+                    }
+                )
         if answer.delay:
             time.sleep(answer.delay)
         if answer.http_status >= 300:
             return "Internal Server Error", answer.http_status
-        recipients = []
-        if answer.recipients:
-            recipients.append(
-                {
-                    "statusCode": answer.status_code,
-                    "number": form["to"],
-                    "status": STATUS_NAMES.get(answer.status_code, "Failed"),
-                    "cost": "KES 0.8000" if answer.status_code in (100, 101, 102) else "0",
-                    "messageId": message_id if answer.status_code in (100, 101, 102) else "None",
-                }
-            )
-        text = "Sent to 1/1 Total Cost: KES 0.8000" if recipients else "InvalidSenderId"
+        sent = sum(1 for r in recipients if r["statusCode"] in (100, 101, 102))
+        text = (
+            f"Sent to {sent}/{len(numbers)} Total Cost: KES {0.8 * sent:.4f}"
+            if recipients
+            else "InvalidSenderId"
+        )
         response = jsonify({"SMSMessageData": {"Message": text, "Recipients": recipients}})
         response.status_code = answer.http_status
         return response

@@ -65,6 +65,8 @@ def test_the_simulator_runs_only_when_asked_for_and_never_beside_a_token(tmp_pat
         ({"DEFAULT_LANGUAGE": "en", "LANGUAGES": "km,pt"}, "DEFAULT_LANGUAGE 'en' is not one of"),
         ({"SMS_BACKEND": "carrier-pigeon"}, "SMS_BACKEND must be"),
         ({"SMS_BACKEND": "africastalking"}, "needs AT_API_KEY"),
+        ({"SMS_BATCH_SIZE": "0"}, "SMS_BATCH_SIZE must be positive"),
+        ({"SMS_BATCH_SIZE": "5000"}, "SMS_BATCH_SIZE must be from 1 to 1000"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_with_a_reason(

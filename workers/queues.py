@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rq import Queue, Retry
@@ -30,6 +30,7 @@ class Delivery:
     sweep_grace: int = 120  # seconds a message may wait for its job before the sweep steps in
     sweep_interval: int = 60
     unknown_window: int = 1800  # seconds to wait for a delivery report after an unknown outcome
+    batch_size: int = 100  # recipients of one text in one request to the provider
 
     @property
     def rq_retry(self) -> Retry | None:
@@ -39,24 +40,88 @@ class Delivery:
         return Retry(max=self.max_attempts - 1, interval=list(self.retry_delays) or 0)
 
 
+# Rows paced by slots share a job only when their slots fall within this span, so a batch sent at
+# its last slot keeps the rate to the second.
+PACING_SPAN = timedelta(seconds=1)
+
+
+@dataclass
+class SmsBatch:
+    """The rows one send job takes, and the time it may start (its last row's slot)."""
+
+    ids: list[int]
+    text: str | None
+    first_slot: datetime | None
+    at: datetime | None
+
+
+def sms_batches(
+    ids: Sequence[int],
+    later: Mapping[int, datetime],
+    texts: Mapping[int, str],
+    size: int,
+) -> list[SmsBatch]:
+    """Group rows into send jobs: one text each, at most size rows, their slots within PACING_SPAN.
+
+    A row without a known text is grouped with the others without one; the job still sends each
+    text in its own request.
+    """
+    done: list[SmsBatch] = []
+    open_by_text: dict[str | None, SmsBatch] = {}
+    # In slot order (rows due now first), so each batch spans as little time as it can.
+    for message_id in sorted(ids, key=lambda i: (later[i].timestamp() if i in later else 0.0, i)):
+        text, slot = texts.get(message_id), later.get(message_id)
+        batch = open_by_text.get(text)
+        if batch is None or not _fits(batch, slot, size):
+            if batch is not None:
+                done.append(batch)
+            batch = open_by_text[text] = SmsBatch([], text, slot, None)
+        batch.ids.append(message_id)
+        batch.at = slot or batch.at
+    done.extend(open_by_text.values())
+    return sorted(done, key=lambda b: b.ids[0])
+
+
+def _fits(batch: SmsBatch, slot: datetime | None, size: int) -> bool:
+    """Say whether a row with this slot may join the batch."""
+    if len(batch.ids) >= max(1, size):
+        return False
+    if slot is None or batch.first_slot is None:
+        return slot is None and batch.first_slot is None  # rows due now never wait for a slotted one
+    return slot - batch.first_slot < PACING_SPAN
+
+
 def enqueue_sms(
     queues: dict[str, Queue],
     ids: Sequence[int],
     retry: Retry | None,
     later: Mapping[int, datetime] | None = None,
+    batch_size: int = 1,
+    texts: Mapping[int, str] | None = None,
 ) -> None:
-    """Enqueue one send job per outbox row; a row with a time in `later` waits for it (RQ's scheduler)."""
-    for message_id in ids:
-        options: dict[str, Any] = {
-            "retry": retry,
-            "description": f"send sms {message_id}",
-            "failure_ttl": FAILURE_TTL,
-        }
-        at = (later or {}).get(message_id)
-        if at is not None:
-            queues[SMS].enqueue_at(at, "workers.jobs.send_sms", message_id, **options)
+    """Enqueue send jobs for outbox rows: a row alone, or rows of one text in batches of batch_size.
+
+    A batch with a slot in `later` waits for its last row's slot (RQ's scheduler), so no row goes
+    before its own.
+    """
+    due = []
+    args: tuple[Any, ...]
+    for batch in sms_batches(ids, later or {}, texts or {}, batch_size):
+        options: dict[str, Any] = {"retry": retry, "failure_ttl": FAILURE_TTL}
+        if len(batch.ids) == 1:
+            # A single SMS (a confirmation, an alert) goes at once and alone, as its own job.
+            func, args = "workers.jobs.send_sms", (batch.ids[0],)
+            options["description"] = f"send sms {batch.ids[0]}"
         else:
-            queues[SMS].enqueue("workers.jobs.send_sms", message_id, **options)
+            func, args = "workers.jobs.send_sms_batch", (batch.ids,)
+            options["description"] = f"send {len(batch.ids)} sms {batch.ids[0]}..{batch.ids[-1]}"
+        if batch.at is not None:
+            queues[SMS].enqueue_at(batch.at, func, *args, **options)
+        else:
+            due.append(Queue.prepare_data(func, args, **options))
+    if due:
+        # One pipeline for all the jobs due now: the commit that wrote the rows waits on this.
+        queues[SMS].enqueue_many(due)
 
 
 def enqueue_inbound(queues: dict[str, Queue], ids: Sequence[int]) -> None:

@@ -50,7 +50,7 @@ def sweep(app: Flask) -> SweepReport:
     released = release_stale_claims(janela.db, timedelta(seconds=policy.stale_after), window)
     resent = resend_unknown(janela.db)
     sms = sorted(set(resent) | set(stranded_sms(janela.db, grace)))
-    enqueue_sms(janela.queues, sms, policy.rq_retry)
+    enqueue_sms(janela.queues, sms, policy.rq_retry, batch_size=policy.batch_size)
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)
     escalated = escalate_overdue(janela.db, janela.settings.services, CaseTexts(janela.settings.country))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app import create_app
 from cli import prepare_database
 from registry.models import OutboxMessage
-from registry.outbox import SmsPolicy, queue_sms
+from registry.outbox import SmsPolicy, add_sms, queue_sms
 from tests.fake_at import Answer
 from tests.faults.servers import private_redis, sending_settings, start_worker, wait_until
 
@@ -61,3 +61,43 @@ def test_a_worker_killed_mid_send_leaves_one_resend_at_most(tmp_path: Path, fake
                 second.wait(timeout=30)
         assert [r["to"] for r in fake_at.received] == [PHONE, PHONE]  # at most twice, never more
         app.extensions["janela"].engine.dispose()
+
+
+def test_a_worker_killed_mid_batch_leaves_each_row_one_resend_at_most(tmp_path: Path, fake_at: Any) -> None:
+    phones = [f"+8551276550{n}" for n in range(3)]
+    with private_redis() as redis_server:
+        settings = sending_settings(
+            tmp_path, redis_server.url, fake_at, SMS_TIMEOUT="30", STALE_AFTER="2", SMS_UNKNOWN_WINDOW="3"
+        )
+        app = create_app(settings)
+        with app.app_context():
+            prepare_database(app)
+        janela = app.extensions["janela"]
+        fake_at.script(Answer(delay=10))  # AT holds the batch's request: the worker dies waiting
+        first = start_worker(tmp_path, settings)
+        second = None
+        try:
+            with janela.db.begin() as session:  # one transaction, one text: one batch job
+                for phone in phones:
+                    add_sms(session, phone, "km", "សួស្តី", "announcement", SmsPolicy(), essential=False)
+            wait_until(lambda: len(fake_at.received) == len(phones), seconds=30)
+            assert fake_at.requests == 1
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            second = start_worker(tmp_path, settings)
+
+            def settled() -> bool:
+                with janela.db() as session:
+                    return set(session.scalars(select(OutboxMessage.status))) == {"sent"}
+
+            wait_until(settled, seconds=60)
+            with janela.db() as session:
+                messages = session.scalars(select(OutboxMessage)).all()
+            # Every row of the request was released as unknown, then sent once more.
+            assert [m.unknown_resends for m in messages] == [1, 1, 1]
+        finally:
+            if second is not None:
+                second.terminate()
+                second.wait(timeout=30)
+        assert sorted(r["to"] for r in fake_at.received) == sorted(phones * 2)  # at most twice each
+        janela.engine.dispose()

@@ -27,6 +27,9 @@ COUNTRY_LANGUAGE = {
     "PT": "pt",
 }
 
+# Whole-number settings where 0 is a choice, not a mistake: ANNOUNCE_RATE 0 sends without pacing.
+ZERO_MEANS_NONE = frozenset({"ANNOUNCE_RATE"})
+
 # The languages a country's menus offer, in the order its people expect them.
 COUNTRY_LANGUAGES = {"KH": ("km", "en", "pt"), "MZ": ("pt", "en")}
 
@@ -153,7 +156,7 @@ def load(
             settings[name] = int(settings[name])
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name} must be a whole number, not {settings[name]!r}") from exc
-        if settings[name] <= 0:
+        if settings[name] < 0 or (settings[name] == 0 and name not in ZERO_MEANS_NONE):
             raise ConfigError(f"{name} must be positive")
     try:
         settings["HOP_DEADLINE"] = float(settings["HOP_DEADLINE"])

@@ -67,6 +67,7 @@ def test_the_simulator_runs_only_when_asked_for_and_never_beside_a_token(tmp_pat
         ({"SMS_BACKEND": "africastalking"}, "needs AT_API_KEY"),
         ({"SMS_BATCH_SIZE": "0"}, "SMS_BATCH_SIZE must be positive"),
         ({"SMS_BATCH_SIZE": "5000"}, "SMS_BATCH_SIZE must be from 1 to 1000"),
+        ({"ANNOUNCE_RATE": "-1"}, "ANNOUNCE_RATE must be positive"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_with_a_reason(
@@ -74,3 +75,7 @@ def test_settings_that_cannot_work_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load(tmp_path, environ=env)
+
+
+def test_an_announce_rate_of_zero_means_no_pacing(tmp_path: Path) -> None:
+    assert load(tmp_path, environ={"ANNOUNCE_RATE": "0"})["ANNOUNCE_RATE"] == 0

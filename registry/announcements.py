@@ -80,6 +80,7 @@ class Preview:
     by_language: dict[str, int]
     area: Place | None = None  # the area named, or None when villages are chosen
     villages: tuple[Place, ...] = ()  # the chosen villages, in code order
+    programme: str | None = None  # the programme's name in the reader's language, when one is chosen
 
 
 @dataclass(frozen=True)
@@ -138,12 +139,22 @@ def preview_announcement(
         recipients, opted_out = _recipients(
             session, places.village_ids, draft.audience, programme_id, default_language
         )
+        programme_name = _programme_name(session, programme_id, language or default_language)
     segments, by_language = 0, dict[str, int]()
     for _phone, recipient_language in recipients:
         text = _text_for(draft.texts, recipient_language, default_language)
         segments += _segments(text, recipient_language, policy)
         by_language[recipient_language] = by_language.get(recipient_language, 0) + 1
-    return Preview(len(recipients), opted_out, segments, by_language, places.area, places.chosen)
+    return Preview(
+        len(recipients), opted_out, segments, by_language, places.area, places.chosen, programme_name
+    )
+
+
+def _programme_name(session: Session, programme_id: int | None, language: str) -> str | None:
+    """Name a programme in the reader's language, as its texts allow."""
+    programme = session.get(Programme, programme_id) if programme_id is not None else None
+    texts = programme.text_for(language) if programme is not None else None
+    return texts.name if texts is not None else None
 
 
 def send_announcement(

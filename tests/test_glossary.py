@@ -13,6 +13,8 @@ NEVER = [
     ("km", "សុំលុយ", "ទារប្រាក់"),
     ("km", "មកជាមួយ", "ទៅជាមួយ បើមាន"),
     ("km", "ត្រូវបាន", "យើងបាន… (we did it), never a passive"),
+    ("km", "គូសធីក", "គូសសញ្ញា (tick)"),
+    ("km", "ចូលកម្មវិធី", "ចុះឈ្មោះក្នុងកម្មវិធី (enrolled in)"),
     ("pt", "Eu próprio", "Para mim"),
     ("pt", "Tentativas a mais", "Demasiadas tentativas"),
     ("pt", "sem razão", "injustamente"),

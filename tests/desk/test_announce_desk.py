@@ -243,3 +243,17 @@ def test_national_staff_name_an_area_before_villages_are_listed(desk_app: Flask)
     assert 'name="village"' not in page and "Give the code of a district or commune" in page
     listed = client.get("/desk/announce?villages_of=1701").get_data(as_text=True)
     assert listed.count('name="village"') == 21 and "Trapeang Thom" in listed
+
+
+def test_the_preview_names_the_programme_in_the_officers_language(desk_app: Flask) -> None:
+    client = signed_in(desk_app, DISTRICT)
+    form = {
+        "area": "1701",
+        "audience": "households",
+        "programme": "idpoor",
+        "text_km": KM,
+        "csrf_token": token(client, "/desk/announce"),
+    }
+    page = client.post("/desk/announce/preview", data=form).get_data(as_text=True)
+    assert "ប័ណ្ណសមធម៌ (IDPoor)" in page  # the district officer reads Khmer
+    assert "៖ " in page.split('id="segments"')[1]  # "By language" counts with the Khmer colon

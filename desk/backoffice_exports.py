@@ -97,6 +97,7 @@ def my_exports() -> str:
     exports = list_exports(_janela().db, current_user.actor)
     return render_template(
         "desk/exports.html",
+        keep_hours=round(_janela().export_policy.keep.total_seconds() / 3600),
         exports=exports,
         refresh=REFRESH_SECONDS if any_pending(exports) else None,
         status_names=STATUS_NAMES,

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
+from registry.db import utcnow
 from registry.errors import InvalidData, NotFound
 from registry.export_jobs import (
     ExportPolicy,
@@ -17,8 +18,10 @@ from registry.export_jobs import (
     claim_export,
     list_exports,
     read_chunks,
+    reclaim_stale_exports,
     release_export,
     store_file,
+    touch_export,
 )
 from registry.models import AuditEntry, ExportChunk, ExportRequest, Staff
 from tests.desk.conftest import COMMUNE_DESK, DISTRICT, db
@@ -98,3 +101,16 @@ def test_an_officer_who_left_the_desk_gets_no_file(app: Flask) -> None:
     with db(app)() as session:
         row = session.get_one(ExportRequest, export_id)
         assert (row.status, row.error) == ("failed", "staff no longer active")
+
+
+def test_a_heartbeat_keeps_a_claim_from_going_stale_and_only_its_own(app: Flask) -> None:
+    export_id = ask_export(db(app), actor(app, DISTRICT), "1701", country="KH", language="km").id
+    claim_export(db(app), export_id, "job-a", STALE)
+    long_ago = utcnow() - timedelta(minutes=10)
+    with db(app).begin() as session:
+        session.execute(update(ExportRequest).values(claimed_at=long_ago))
+    assert not touch_export(db(app), export_id, "job-b")  # not its claim: nothing renewed
+    assert touch_export(db(app), export_id, "job-a")
+    # Renewed: another job cannot take it over, and the sweep finds nothing stale.
+    assert claim_export(db(app), export_id, "job-b", STALE) is None
+    assert reclaim_stale_exports(db(app), STALE, 3) == []

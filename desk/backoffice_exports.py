@@ -63,7 +63,7 @@ def add_export_routes(blueprint: Blueprint) -> None:
     )
 
 
-def ask_for_export(**_: Any) -> BaseResponse:
+def ask_for_export() -> BaseResponse:
     """Queue an export of an area and period; the same one asked again while waiting is that one."""
     janela = _janela()
     fmt = request.form.get("format", "xlsx")

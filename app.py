@@ -11,8 +11,8 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,13 @@ from registry import services
 from registry.db import make_engine, make_sessionmaker
 from registry.dispatch import dispatch_after_commit
 from registry.errors import InvalidData
+from registry.export_jobs import ExportPolicy
 from registry.inbound import MAX_TEXT, InboundStatus, count_inbound, store_inbound
 from registry.outbox import SmsPolicy, record_delivery
 from registry.phones import mask_phone, normalise_phone
 from registry.settings import Deadlines
 from workers.gateways import SmsGateway, make_gateway
-from workers.queues import QUEUE_NAMES, Delivery, enqueue_inbound, enqueue_sms
+from workers.queues import QUEUE_NAMES, Delivery, ExportJobs, enqueue_exports, enqueue_inbound, enqueue_sms
 from workers.run import run_worker
 from workers.spool import Spool, Spooled
 
@@ -71,6 +72,8 @@ class Janela:
     delivery: Delivery
     hops: DeadlineRunner
     spool: Spool
+    export_policy: ExportPolicy = field(default_factory=ExportPolicy)
+    export_jobs: ExportJobs = field(default_factory=ExportJobs)
     embedded_redis: EmbeddedRedis | None = None  # stopped at exit by the process that started it
 
 
@@ -136,6 +139,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         batch_size=app.config["SMS_BATCH_SIZE"],
     )
     queues = {name: Queue(name, connection=client) for name in QUEUE_NAMES}
+    export_policy = ExportPolicy(
+        keep=timedelta(hours=app.config["EXPORT_KEEP_HOURS"]),
+        stale_after=timedelta(seconds=app.config["EXPORT_STALE_AFTER"]),
+        max_attempts=app.config["EXPORT_MAX_ATTEMPTS"],
+    )
+    export_jobs = ExportJobs(
+        timeout=app.config["EXPORT_TIMEOUT"],
+        max_attempts=app.config["EXPORT_MAX_ATTEMPTS"],
+        retry_delays=app.config["EXPORT_RETRY_DELAYS"],
+    )
     app.extensions["janela"] = Janela(
         engine=engine,
         db=db,
@@ -148,6 +161,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         delivery=delivery,
         hops=DeadlineRunner(app.config["HOP_DEADLINE"], app.config["HOP_THREADS"]),
         spool=Spool(client, instance / "spool.jsonl"),
+        export_policy=export_policy,
+        export_jobs=export_jobs,
         embedded_redis=embedded,
     )
 
@@ -158,6 +173,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             enqueue_sms(queues, ids, delivery.rq_retry, not_before, delivery.batch_size, texts)
         elif kind == "inbound":
             enqueue_inbound(queues, ids)
+        elif kind == "export":
+            enqueue_exports(queues, [(export_id, 0) for export_id in ids], export_jobs)
 
     dispatch_after_commit(db, hand_on)
 

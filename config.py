@@ -61,6 +61,10 @@ INT_SETTINGS = (
     "RETENTION_DAYS",
     "SMS_RETENTION_DAYS",
     "STATS_REFRESH_MINUTES",
+    "EXPORT_KEEP_HOURS",
+    "EXPORT_STALE_AFTER",
+    "EXPORT_TIMEOUT",
+    "EXPORT_MAX_ATTEMPTS",
 )
 
 
@@ -129,6 +133,12 @@ def defaults(instance: Path) -> dict[str, Any]:
         "RETENTION_DAYS": 180,
         "SMS_RETENTION_DAYS": 365,  # days to keep SMS sent or given up on
         "STATS_REFRESH_MINUTES": 60,  # a worker rebuilds the coverage statistics once this old
+        "EXPORT_KEEP_HOURS": 24,  # hours a desk export's file is kept for its officer to download
+        # Seconds without a heartbeat (one a minute or sooner) before a running export is taken back.
+        "EXPORT_STALE_AFTER": 300,
+        "EXPORT_TIMEOUT": 3600,  # seconds an export job may run (the country's XLSX took 450 s)
+        "EXPORT_MAX_ATTEMPTS": 3,  # attempts at an export before it is marked failed
+        "EXPORT_RETRY_DELAYS": "60,300",  # seconds before each new attempt of a failed export
     }
 
 
@@ -234,6 +244,13 @@ def load(
     if any(d < 0 for d in delays):
         raise ConfigError("SMS_RETRY_DELAYS cannot be negative")
     settings["SMS_RETRY_DELAYS"] = delays
+    try:
+        export_delays = tuple(int(d) for d in _split(str(settings["EXPORT_RETRY_DELAYS"])))
+    except ValueError as exc:
+        raise ConfigError("EXPORT_RETRY_DELAYS must be seconds separated by commas, e.g. 60,300") from exc
+    if any(d < 0 for d in export_delays):
+        raise ConfigError("EXPORT_RETRY_DELAYS cannot be negative")
+    settings["EXPORT_RETRY_DELAYS"] = export_delays
     if settings["SMS_BATCH_SIZE"] > 1000:
         # One request's form and AT's answer grow with it, and a timeout makes all of it unknown.
         raise ConfigError("SMS_BATCH_SIZE must be from 1 to 1000 recipients a request")

@@ -1,6 +1,7 @@
 """The back office's consolidation pages: the form's template, a file checked then imported, exports.
 
-An uploaded file waits in Redis between the report and the officer's confirmation (one hour, under
+Exports are asked for here and built by a worker (desk/backoffice_exports.py). An uploaded file
+waits in Redis between the report and the officer's confirmation (one hour, under
 the officer's id and the file's hash), so any web node can take the confirming POST; confirming
 twice, or two officers confirming the same file, imports it once (the registry's unique hash).
 """
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
-from datetime import date
 from typing import Any
 
 import redis
@@ -22,13 +21,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from conversations.i18n import N_, Translator
+from desk.backoffice_exports import XLSX, add_export_routes
 from desk.i18n import desk_language, t
 from registry.consolidation import (
     COLUMN_LABELS,
@@ -39,13 +38,12 @@ from registry.consolidation import (
     import_form,
     list_imports,
 )
-from registry.errors import InvalidData, Problem
-from registry.exports import SHEETS, export_area, export_choices
+from registry.errors import Problem
+from registry.exports import SHEETS, export_choices
 from registry.scoping import Actor
 
 UPLOAD_LIMIT = 16 * 1024 * 1024  # a 20,000-row form is about 1 MB
 UPLOAD_TTL = 3600  # an hour to read the report and confirm
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNAVAILABLE = N_("Sorry, the service is not available right now. Please try again later.")
 log = logging.getLogger(__name__)
 
@@ -66,14 +64,6 @@ def _upload_key(actor: Actor, digest: str) -> str:
     return f"desk:upload:{actor.id}:{digest}"
 
 
-def _day(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
-
-
 def _problem_text(problem: Problem) -> str:
     return t(problem.template, **problem.values) if isinstance(problem, Problem) else t(str(problem))
 
@@ -87,6 +77,7 @@ AUDIT_ACTIONS = {
     "import_check": N_("Checked a commune's form"),
     "import": N_("Imported a commune's form"),
     "export": N_("Exported an area"),
+    "export_download": N_("Downloaded an export"),
 }
 
 
@@ -96,6 +87,7 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
 
     add_nav_link("desk.io", N_("Consolidation"))
     named.update(AUDIT_ACTIONS)
+    add_export_routes(blueprint)
 
     @blueprint.before_app_request
     def _allow_upload() -> None:
@@ -199,43 +191,3 @@ def add_io_routes(blueprint: Blueprint, add_nav_link: Any) -> None:
             # Harmless: the upload expires within the hour, and confirming it again finds it imported.
             log.warning("cannot drop an imported upload", exc_info=True)
         return render_template("desk/io_done.html", done=outcome.imported, created=outcome.created)
-
-    @blueprint.get("/io/export", endpoint="io_export")
-    @login_required
-    def io_export() -> Response | BaseResponse:
-        """Download an area's registry for a period, as XLSX or one table as CSV."""
-        language = desk_language()
-        fmt = request.args.get("format", "xlsx")
-        # Built on disk, not in memory: a province's persons are a million rows. The file has no
-        # name, so it is gone once the response has sent it (or the export failed).
-        out = tempfile.TemporaryFile()  # noqa: SIM115 (the response closes it once sent)
-        try:
-            export = export_area(
-                _janela().db,
-                _actor(),
-                request.args.get("area", "")[:20],
-                Translator(language),
-                language,
-                out,
-                country=_janela().settings.country,
-                fmt=fmt,
-                since=_day("since"),
-                until=_day("until"),
-                sheet=request.args.get("sheet", "persons"),
-                zone=_janela().settings.zone,
-            )
-        except InvalidData as exc:
-            out.close()
-            for problem in exc.problems:
-                flash(_problem_text(problem) if isinstance(problem, Problem) else t(problem), "error")
-            return redirect(url_for("desk.io"))
-        except BaseException:
-            out.close()
-            raise
-        out.seek(0)
-        return send_file(
-            out,
-            mimetype=XLSX if fmt == "xlsx" else "text/csv",
-            as_attachment=True,
-            download_name=export.file_name,
-        )

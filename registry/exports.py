@@ -371,6 +371,30 @@ def _allowed(session: Session, actor: Actor, place: _Place | None) -> bool:
     return scope is None or place.area.id in scope
 
 
+def check_options(actor: Actor, fmt: str, sheet: str, since: date | None, until: date | None) -> None:
+    """Refuse an export's format, table or period that cannot be, and anyone not of the desk."""
+    if fmt not in FORMATS or sheet not in SHEETS:
+        raise InvalidData([Problem(N_("Choose a format and a table to export."))])
+    if since and until and until < since:
+        raise InvalidData([Problem(N_("The period ends before it starts."))])
+    if actor.role not in DESK_ROLES:
+        raise NotFound("export")
+
+
+def allowed_area(db: Db, actor: Actor, area_code: str, country: str) -> tuple[str, int | None]:
+    """Return the code and id (None: the country) of an area the actor may export; else NotFound.
+
+    A refusal is recorded as refused_read, as export_area records it.
+    """
+    with db() as session:
+        place = _find_place(session, area_code, country)
+        allowed = _allowed(session, actor, place)
+    if place is None or not allowed:
+        record_now(db, "refused_read", _staff_id(actor), f"export:{area_code[:20]}", actor.area_id)
+        raise NotFound(f"area {area_code}")
+    return place.code, place.area.id if place.area is not None else None
+
+
 def export_area(
     db: Db,
     actor: Actor,
@@ -392,12 +416,7 @@ def export_area(
     area_code is an area's code, or the country's (KH, MZ) for the whole country, which only the
     national level may export. Nothing is written to out before the area is allowed.
     """
-    if fmt not in FORMATS or sheet not in SHEETS:
-        raise InvalidData([Problem(N_("Choose a format and a table to export."))])
-    if since and until and until < since:
-        raise InvalidData([Problem(N_("The period ends before it starts."))])
-    if actor.role not in DESK_ROLES:
-        raise NotFound("export")
+    check_options(actor, fmt, sheet, since, until)
     start = _moment(since, zone)
     end = _moment(until + timedelta(days=1), zone) if until else None
     with db.begin() as session:

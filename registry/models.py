@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -552,3 +553,46 @@ class AnnouncementReply(Base):
     # The inbound SMS it came in: processed twice, it is kept and forwarded once.
     request_key: Mapped[str] = mapped_column(String(200), unique=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ExportRequest(Base):
+    """An export a desk officer asked for, built by a worker and kept a while for them to download."""
+
+    __tablename__ = "exports"
+    __dispatch__ = "export"  # its job is enqueued once the asking transaction commits
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    area_code: Mapped[str] = mapped_column(String(20))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))  # None: the whole country
+    fmt: Mapped[str] = mapped_column(String(8))
+    sheet: Mapped[str] = mapped_column(String(20))
+    since: Mapped[date | None] = mapped_column(Date)
+    until: Mapped[date | None] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(8))
+    # queued, running, done, failed, expired (the file pruned; the row stays to say so).
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    # Set while queued or running, unique: the same export asked twice at once is one row, one job.
+    pending_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    handoffs: Mapped[int] = mapped_column(Integer, default=0)  # jobs enqueued for it, the first included
+    claimed_by: Mapped[str | None] = mapped_column(String(60))  # the RQ job id running it
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the running job's last heartbeat
+    error: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[str | None] = mapped_column(Text)  # rows per sheet, "persons 1048575+141425, ..."
+    total_rows: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(Integer)  # bytes
+    file_name: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
+class ExportChunk(Base):
+    """About a megabyte of a finished export's file, in order: every web node reads it from here."""
+
+    __tablename__ = "export_chunks"
+
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

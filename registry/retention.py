@@ -10,6 +10,7 @@ from sqlalchemy import CursorResult, Delete, delete
 from sqlalchemy.orm import Session
 
 from registry.db import utcnow
+from registry.export_jobs import expire_exports
 from registry.inbound import InboundStatus
 from registry.models import Contact, IdLookup, InboundMessage, OutboxMessage, UssdSessionEnd
 from registry.outbox import FINAL
@@ -36,11 +37,12 @@ class PruneReport:
     inbound: int
     outbox: int
     contacts: int
+    exports: int = 0  # export files past their time, and old export rows
 
     @property
     def total(self) -> int:
         """Return the rows removed in all."""
-        return self.session_ends + self.id_lookups + self.inbound + self.outbox + self.contacts
+        return self.session_ends + self.id_lookups + self.inbound + self.outbox + self.contacts + self.exports
 
 
 def _removed(session: Session, statement: Delete) -> int:
@@ -76,4 +78,6 @@ def prune_old_records(db: Db, retention: Retention, now: datetime | None = None)
                 Contact.updated_at < cutoff, Contact.language.is_(None), Contact.opted_out.is_(False)
             ),
         )
-    return PruneReport(ends, lookups, inbound, outbox, contacts)
+    # Export files go once past their time (a day by default); the row stays as long as a lookup.
+    exports = expire_exports(db, now, timedelta(days=retention.days))
+    return PruneReport(ends, lookups, inbound, outbox, contacts, exports)

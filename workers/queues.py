@@ -9,10 +9,13 @@ from typing import Any
 
 from rq import Queue, Retry
 
+from registry.export_jobs import job_token
+
 INBOUND = "inbound"  # people waiting for an answer come first
 SMS = "sms"
 DEFAULT = "default"
-QUEUE_NAMES = (INBOUND, SMS, DEFAULT)
+EXPORTS = "exports"  # desk exports, minutes long: taken last, after every message
+QUEUE_NAMES = (INBOUND, SMS, DEFAULT, EXPORTS)
 
 
 # A failed job is kept a week for `flask jobs failed` (RQ's default is a year); the outbox or
@@ -132,4 +135,35 @@ def enqueue_inbound(queues: dict[str, Queue], ids: Sequence[int]) -> None:
             inbound_id,
             description=f"process inbound sms {inbound_id}",
             failure_ttl=FAILURE_TTL,
+        )
+
+
+@dataclass(frozen=True)
+class ExportJobs:
+    """How export jobs are run: how long one may take, and how often it is tried."""
+
+    timeout: int = 3600
+    max_attempts: int = 3
+    retry_delays: tuple[int, ...] = (60, 300)
+
+    @property
+    def rq_retry(self) -> Retry | None:
+        """RQ's retry for an export job: one fewer than the attempts."""
+        if self.max_attempts <= 1:
+            return None
+        return Retry(max=self.max_attempts - 1, interval=list(self.retry_delays))
+
+
+def enqueue_exports(queues: dict[str, Queue], handoffs: Sequence[tuple[int, int]], jobs: ExportJobs) -> None:
+    """Enqueue one job per (export id, hand-off number), named so its claim is its name."""
+    for export_id, handoff in handoffs:
+        queues[EXPORTS].enqueue(
+            "workers.export_job.build_export",
+            export_id,
+            handoff,
+            job_id=job_token(export_id, handoff),
+            job_timeout=jobs.timeout,
+            retry=jobs.rq_retry,
+            failure_ttl=FAILURE_TTL,
+            description=f"export {export_id}",
         )

@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from conversations.case_texts import CaseTexts
 from registry.escalation import escalate_overdue
+from registry.export_jobs import hand_on_again, job_token, queued_exports, reclaim_stale_exports
 from registry.inbound import unprocessed_inbound
 from registry.outbox import release_stale_claims, resend_unknown, stranded_sms
 from registry.retention import Retention, prune_old_records
-from workers.queues import enqueue_inbound, enqueue_sms
+from workers.queues import enqueue_exports, enqueue_inbound, enqueue_sms
 
 log = logging.getLogger(__name__)
 LOCK = "janela:sweep"
@@ -33,6 +36,7 @@ class SweepReport:
     sms: int
     inbound: int
     escalated: int = 0
+    exports: int = 0  # exports handed on again: a worker went silent, or Redis lost the job
 
 
 def sweep(app: Flask) -> SweepReport:
@@ -53,6 +57,7 @@ def sweep(app: Flask) -> SweepReport:
     enqueue_sms(janela.queues, sms, policy.rq_retry, batch_size=policy.batch_size)
     inbound = unprocessed_inbound(janela.db, grace)
     enqueue_inbound(janela.queues, inbound)
+    exports = hand_on_exports(app)
     escalated = escalate_overdue(janela.db, janela.settings.services, CaseTexts(janela.settings.country))
     # Once a day, whichever worker sweeps first also prunes what outlived its retention.
     if janela.redis.set(PRUNE_LOCK, "1", nx=True, ex=86400):
@@ -64,7 +69,41 @@ def sweep(app: Flask) -> SweepReport:
         log.warning(
             "sweep handed on %s sms and %s inbound (%s stale claims)", len(sms), len(inbound), len(released)
         )
-    return SweepReport(len(released), len(sms), len(inbound), len(escalated))
+    return SweepReport(len(released), len(sms), len(inbound), len(escalated), exports)
+
+
+# An RQ job in one of these will still run (or is running): its export is not lost.
+_ALIVE = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+
+def _job_alive(app: Flask, job_id: str) -> bool:
+    try:
+        return Job.fetch(job_id, connection=app.extensions["janela"].redis).get_status() in _ALIVE
+    except NoSuchJobError:
+        return False
+
+
+def hand_on_exports(app: Flask) -> int:
+    """Take back exports a silent worker held, and enqueue again those whose job Redis lost."""
+    janela = app.extensions["janela"]
+    policy = janela.export_policy
+    reclaimed = reclaim_stale_exports(janela.db, policy.stale_after, policy.max_attempts)
+    # Enqueued before the lost jobs are looked for, so these are not found lost too.
+    enqueue_exports(janela.queues, reclaimed, janela.export_jobs)
+    again: list[tuple[int, int]] = []
+    grace = timedelta(seconds=janela.delivery.sweep_grace)
+    for export_id, handoff, claimed_by in queued_exports(janela.db, grace):
+        # A failed attempt waits in RQ for its retry under its claim's name; else the latest hand-off's.
+        if _job_alive(app, claimed_by or job_token(export_id, handoff)):
+            continue
+        number = hand_on_again(janela.db, export_id, handoff)
+        if number is not None:
+            again.append((export_id, number))
+    enqueue_exports(janela.queues, again, janela.export_jobs)
+    handed = reclaimed + again
+    if handed:
+        log.warning("sweep handed on %s exports", len(handed), extra={"export_ids": [i for i, _h in handed]})
+    return len(handed)
 
 
 def start_sweeper(app: Flask, stop: threading.Event) -> threading.Thread:

@@ -124,3 +124,28 @@ def sms_to(app: Flask, phone: str) -> list[str]:
                 select(OutboxMessage.body).where(OutboxMessage.recipient == phone).order_by(OutboxMessage.id)
             )
         )
+
+
+_FILE_LINK = re.compile(r'href="(/desk/exports/\d+/file)"')
+
+
+def ask_export_on_page(client: FlaskClient, **fields: str) -> Any:
+    """Ask for an export through the consolidation page's form, as a browser would."""
+    return client.post("/desk/io/export", data={"csrf_token": token(client, "/desk/io"), **fields})
+
+
+def download_links(client: FlaskClient) -> list[str]:
+    """Return the download links "My exports" shows, newest first."""
+    return _FILE_LINK.findall(client.get("/desk/exports").get_data(as_text=True))
+
+
+def exported(app: Flask, client: FlaskClient, **fields: str) -> Any:
+    """Ask for an export, let a real worker build it, and download it from "My exports"."""
+    from tests.jobs import run_jobs
+
+    asked = ask_export_on_page(client, **fields)
+    assert asked.status_code == 302 and asked.location.endswith("/desk/exports"), asked.status_code
+    run_jobs(app)
+    links = download_links(client)
+    assert links, "no export ready to download"
+    return client.get(links[0])

@@ -12,7 +12,17 @@ from sqlalchemy import func, select
 
 from conversations.i18n import Translator
 from registry.models import EnrolmentRequest, Person, RegistryImport
-from tests.desk.conftest import COMMUNE_DESK, DISTRICT, OTHER_DESK, PROVINCE, db, signed_in, token
+from tests.desk.conftest import (
+    COMMUNE_DESK,
+    DISTRICT,
+    OTHER_DESK,
+    PROVINCE,
+    ask_export_on_page,
+    db,
+    exported,
+    signed_in,
+    token,
+)
 from tests.registry.test_consolidation import ASKING, GOOD, form
 
 NATIONAL = "+85512999999"  # the national admin the desk fixture adds
@@ -76,14 +86,14 @@ def test_a_commune_desk_exports_its_commune_only_and_cannot_import(desk_app: Fla
     client = signed_in(desk_app, COMMUNE_DESK)
     page = client.get("/desk/io").get_data(as_text=True)
     assert "/desk/io/check" not in page and 'value="170101"' in page
-    export = client.get("/desk/io/export?area=170101&format=xlsx")
+    export = exported(desk_app, client, area="170101", format="xlsx")
     assert export.status_code == 200
     assert len(load_workbook(io.BytesIO(export.data)).sheetnames) == 5
-    csv = client.get("/desk/io/export?area=170101&format=csv&sheet=cases&since=2020-01-01")
+    csv = exported(desk_app, client, area="170101", format="csv", sheet="cases", since="2020-01-01")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
-    assert client.get("/desk/io/export?area=171201").status_code == 404
+    assert ask_export_on_page(client, area="171201").status_code == 404
     other = signed_in(desk_app, OTHER_DESK)
-    assert other.get("/desk/io/export?area=170101").status_code == 404
+    assert ask_export_on_page(other, area="170101").status_code == 404
     refused = client.post(
         "/desk/io/check",
         data={"csrf_token": token(client, "/desk/io"), "file": (io.BytesIO(form(GOOD)), "f.xlsx")},
@@ -120,7 +130,7 @@ def test_without_redis_an_upload_is_not_kept_and_the_officer_is_told(desk_app: F
 
 def test_an_export_is_named_in_the_audit_log(desk_app: Flask) -> None:
     client = signed_in(desk_app, PROVINCE)
-    assert client.get("/desk/io/export?area=17&format=csv&sheet=households").status_code == 200
+    assert exported(desk_app, client, area="17", format="csv", sheet="households").status_code == 200
     page = client.get("/desk/audit").get_data(as_text=True)
     assert Translator("km")("Exported an area") in page and "export:17" in page
 
@@ -129,14 +139,14 @@ def test_the_national_level_exports_the_whole_country_from_the_page(desk_app: Fl
     client = signed_in(desk_app, NATIONAL)
     page = client.get("/desk/io").get_data(as_text=True)
     assert 'value="KH"' in page and Translator("km")("The whole country") in page
-    export = client.get("/desk/io/export?area=KH&format=csv&sheet=persons")
+    export = exported(desk_app, client, area="KH", format="csv", sheet="persons")
     assert export.status_code == 200 and export.mimetype == "text/csv"
-    assert "filename=janela-KH-persons-" in export.headers["Content-Disposition"]
+    assert 'filename="janela-KH-persons-' in export.headers["Content-Disposition"]
     rows = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert len(rows) == persons(desk_app) + 1
     province = signed_in(desk_app, PROVINCE)
     assert 'value="KH"' not in province.get("/desk/io").get_data(as_text=True)
-    assert province.get("/desk/io/export?area=KH").status_code == 404
+    assert ask_export_on_page(province, area="KH").status_code == 404
 
 
 def test_programmes_asked_on_a_form_reach_the_district_enrolment_requests(desk_app: Flask) -> None:

@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import IO, Any
 
 from openpyxl import Workbook
-from sqlalchemy import ColumnElement, Select, func, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy.orm import Session
 
 from registry.audit import record, record_now
 from registry.consolidation import Translate
@@ -34,7 +34,7 @@ from registry.models import (
     Programme,
     area_name_column,
 )
-from registry.scoping import DESK_ROLES, Actor, areas_in_scope
+from registry.scoping import DESK_ROLES, Actor, areas_in_scope, villages_under
 from registry.services import Db
 
 # Whoever runs `flask registry export` on the server without --by: every area, audited as nobody.
@@ -142,22 +142,6 @@ def _staff_id(actor: Actor) -> int | None:
     return actor.id or None
 
 
-def _villages_under(area: Area) -> Select[int]:
-    """Return a select of the ids of the villages at or under an area."""
-    village = aliased(Area)
-    query = select(village.id).where(village.level == "village")
-    if area.level == "village":
-        return query.where(village.id == area.id)
-    if area.level == "commune":
-        return query.where(village.parent_id == area.id)
-    commune = aliased(Area)
-    query = query.join(commune, village.parent_id == commune.id)
-    if area.level == "district":
-        return query.where(commune.parent_id == area.id)
-    district = aliased(Area)
-    return query.join(district, commune.parent_id == district.id).where(district.parent_id == area.id)
-
-
 def _moment(day: date | None, zone: tzinfo) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC) if day else None
 
@@ -185,7 +169,7 @@ def _sheet_rows(
     zone: tzinfo,
 ) -> Iterator[list[Any]]:
     """Yield the rows of one sheet, reading only the columns it shows."""
-    villages = _villages_under(place.area) if place.area is not None else None
+    villages = villages_under(place.area.id, place.area.level) if place.area is not None else None
     names_query = select(Area.id, Area.code, area_name_column(language)).where(Area.level == "village")
     if villages is not None:
         names_query = names_query.where(Area.id.in_(villages))

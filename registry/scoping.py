@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session, aliased
 
 from registry.models import Area, Staff
@@ -50,21 +50,34 @@ def load_actor(session: Session, staff_id: int) -> Actor | None:
 
 def villages_in_scope(actor: Actor):  # type: ignore[no-untyped-def]
     """Return a subquery of the village ids the actor may read (every village for a national admin)."""
+    # An alias, so that the subquery never correlates with an Area of the query it sits in.
+    village = aliased(Area)
+    if actor.is_national:
+        return select(village.id).where(village.level == "village")
+    level = ROLE_LEVELS.get(actor.role)
+    if level is None or actor.area_id is None:
+        return select(village.id).where(false_())
+    return villages_under(actor.area_id, level)
+
+
+# The level of the area each desk role reads below.
+ROLE_LEVELS = {"commune_desk": "commune", "district_officer": "district", "province_officer": "province"}
+
+
+def villages_under(area_id: int, level: str) -> Select[int]:
+    """Return a select of the ids of the villages at or under an area of this level."""
     village = aliased(Area)
     query = select(village.id).where(village.level == "village")
-    if actor.is_national:
-        return query
-    if actor.role == "commune_desk":
-        return query.where(village.parent_id == actor.area_id)
+    if level == "village":
+        return query.where(village.id == area_id)
+    if level == "commune":
+        return query.where(village.parent_id == area_id)
     commune = aliased(Area)
     query = query.join(commune, village.parent_id == commune.id)
-    if actor.role == "district_officer":
-        return query.where(commune.parent_id == actor.area_id)
+    if level == "district":
+        return query.where(commune.parent_id == area_id)
     district = aliased(Area)
-    query = query.join(district, commune.parent_id == district.id)
-    if actor.role == "province_officer":
-        return query.where(district.parent_id == actor.area_id)
-    return query.where(false_())
+    return query.join(district, commune.parent_id == district.id).where(district.parent_id == area_id)
 
 
 def false_() -> ColumnElement[bool]:

@@ -12,6 +12,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.db import without_transaction
 from registry.models import DataVersion
 
 CATALOGUE = "catalogue"
@@ -46,4 +47,5 @@ def bump(session: Session, name: str) -> None:
 def read_version(db: sessionmaker[Session], name: str) -> int:
     """Return name's current version (0 when it was never bumped)."""
     with db() as session:
-        return session.scalar(select(DataVersion.version).where(DataVersion.name == name)) or 0
+        query = select(DataVersion.version).where(DataVersion.name == name)
+        return without_transaction(session).execute(query).scalar() or 0

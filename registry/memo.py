@@ -11,6 +11,7 @@ and one made by this process shows at once (versions.on_bump): the next read che
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import weakref
@@ -51,6 +52,13 @@ class Memo:
         self._by_db: weakref.WeakKeyDictionary[Db, _Entries] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         versions.on_bump(self._bumped)
+        # A child forked while a check ran has neither the check's thread nor a usable lock.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
+        for entries in self._by_db.values():
+            entries.checking = False
 
     def _bumped(self, name: str) -> None:
         if name == self.name:

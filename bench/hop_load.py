@@ -4,9 +4,11 @@
         [--warmup 3] [--peak-rate 370]
 
 Starts janela (`app:create_app()`) and the bare Flask+Redis endpoint (bench/bare_app.py) under
-gunicorn with the same workers, then drives each in turn, alternating, with the same concurrent
-callers walking the same journey with AT's cumulative `text`, after a warm-up round against
-each (discarded: the first requests of a fresh worker open connections and fill caches). Phases:
+gunicorn with production's settings (deploy/gunicorn.conf.py: threaded workers, keepalive,
+the garbage collector frozen after start) and the same workers, then drives each in turn,
+alternating, with the same concurrent callers walking the same journey with AT's cumulative
+`text`, after a warm-up round against each (discarded: the first requests of a fresh worker
+open connections and fill caches). Phases:
 
 - throughput: every caller sends its next hop as soon as the last is answered (no thinking);
   the callers outnumber the workers, so latency here is mostly waiting in the queue;
@@ -18,7 +20,9 @@ each (discarded: the first requests of a fresh worker open connections and fill 
   do; this shows how long a hop takes when the service is not saturated.
 
 With no thinking, latency is mostly queueing (Little's law: callers / throughput), so the p99
-target is read from the peak, busy and latency phases.
+target is read from the peak, busy and latency phases. A hop's latency runs from its send to
+its answer, the same for both endpoints; "sent late" says how far behind its schedule the load
+generator itself sent (a high figure means the generator, not the server, was short of CPU).
 
 Needs DATABASE_URL and REDIS_URL (PostgreSQL and Redis); ports come from --port (two in a row).
 """
@@ -29,6 +33,7 @@ import argparse
 import asyncio
 import os
 import random
+import runpy
 import signal
 import subprocess
 import sys
@@ -42,6 +47,9 @@ import aiohttp
 from bench.stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
+# Both endpoints run under production's gunicorn settings (worker class, threads, keepalive,
+# the garbage collector's freeze); only the bind address, the worker count and the log differ.
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 # A caller browses programmes, reads a section page by page, goes back and home, then starts a
 # complaint: the hops most people make.
 JOURNEY = (
@@ -65,6 +73,9 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    # How long after its due time each hop was sent: the load generator's own lag (one event
+    # loop on the same shared cores), not the server's; latencies are counted from the send.
+    lags: list[float] = field(default_factory=list)
 
     @property
     def throughput(self) -> float:
@@ -80,18 +91,18 @@ class Result:
         return (
             f"  {self.name:<7} {self.throughput:7.0f} hops/s   p50 {self.p(0.5):6.1f}"
             f"  p95 {self.p(0.95):6.1f}  p99 {self.p(0.99):6.1f} ms"
-            f"   ({len(self.latencies)} hops, {self.errors} errors)"
+            f"   ({len(self.latencies)} hops, {self.errors} errors;"
+            f" sent late p99 {percentile(self.lags, 0.99) * 1000:.1f} ms)"
         )
 
 
 def start_gunicorn(target: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start gunicorn serving target on port; return once it answers."""
+    """Start gunicorn serving target on port with production's settings; return once it answers."""
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    process = subprocess.Popen(
-        [gunicorn, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT,
-        env=env,
-    )
+    command = [gunicorn, "-c", str(GUNICORN_CONF), "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    # The access log is written as in production, to nowhere: a line a hop would flood the output.
+    command += ["--log-level", "warning", "--access-logfile", os.devnull, target]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -147,7 +158,7 @@ async def drive(
             rng = random.Random(n)
             interval = callers / rate if rate else 0.0
             await asyncio.sleep(rng.random() * (interval or think or 0.01))  # not all at once
-            due = time.perf_counter()
+            due = intended = time.perf_counter()
             while time.perf_counter() < stop_at:
                 call += 1
                 # Phones from the reserved benchmark range; each call a fresh session.
@@ -158,6 +169,7 @@ async def drive(
                         return
                     form["text"] = text
                     begin = time.perf_counter()
+                    result.lags.append(max(0.0, begin - intended))
                     try:
                         async with session.post(url, data=form) as response:
                             body = await response.text()
@@ -170,14 +182,25 @@ async def drive(
                         result.errors += 1
                     if interval:
                         due = max(due + interval, time.perf_counter() - interval)
+                        intended = due
                         await asyncio.sleep(max(0.0, due - time.perf_counter()))
                     elif think:
-                        await asyncio.sleep(think * (0.5 + rng.random()))
+                        pause = think * (0.5 + rng.random())
+                        intended = time.perf_counter() + pause
+                        await asyncio.sleep(pause)
+                    else:
+                        intended = time.perf_counter()
 
         started = time.perf_counter()
         await asyncio.gather(*(caller(n) for n in range(callers)))
         result.seconds = time.perf_counter() - started
     return result
+
+
+def gunicorn_settings() -> str:
+    """Describe the production settings both servers run with."""
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    return f"{conf['worker_class']} x {conf['threads']} threads, keepalive {conf['keepalive']} s"
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -217,8 +240,8 @@ def run(
     results: dict[str, list[Result]] = {"throughput": [], "busy": [], "peak": [], "latency": []}
     try:
         print(
-            f"hop load: gunicorn {workers} sync workers each; {callers} concurrent callers; "
-            f"{len(JOURNEY)}-hop journey with AT's cumulative text"
+            f"hop load: gunicorn {workers} workers each, {gunicorn_settings()}; {callers} concurrent "
+            f"callers; {len(JOURNEY)}-hop journey with AT's cumulative text"
         )
         if warmup:
             for name, target in (("janela", port), ("bare", port + 1)):
@@ -254,11 +277,13 @@ def summary(results: list[Result]) -> str:
         runs = [r for r in results if r.name == name]
         pooled[name] = Result(name, sum(r.seconds for r in runs), [x for r in runs for x in r.latencies])
         pooled[name].errors = sum(r.errors for r in runs)
+        pooled[name].lags = [x for r in runs for x in r.lags]
     j, b = pooled["janela"], pooled["bare"]
     ratio = j.throughput / b.throughput if b.throughput else 0.0
     return (
         f"  => janela {j.throughput:.0f} hops/s vs bare {b.throughput:.0f}: ratio {ratio:.2f}x; "
-        f"p99 janela {j.p(0.99):.1f} ms vs bare {b.p(0.99):.1f} ms"
+        f"p99 janela {j.p(0.99):.1f} ms vs bare {b.p(0.99):.1f} ms; sends late p99 "
+        f"{percentile(j.lags, 0.99) * 1000:.1f} and {percentile(b.lags, 0.99) * 1000:.1f} ms"
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from registry.db import utcnow
+from registry.db import utcnow, without_transaction
 from registry.errors import NotFound
 from registry.memo import Memo
 from registry.models import Contact, Programme, UssdSessionEnd
@@ -43,8 +43,10 @@ class ProgrammeInfo:
 
 def get_language(db: Db, phone: str) -> str | None:
     """Return the language a phone number chose, or None if it never chose."""
+    # Read on the first hop of every call: one statement, without BEGIN and ROLLBACK around it.
     with db() as session:
-        return session.scalar(select(Contact.language).where(Contact.phone == phone))
+        query = select(Contact.language).where(Contact.phone == phone)
+        return without_transaction(session).execute(query).scalar()
 
 
 def set_language(db: Db, phone: str, language: str) -> None:

@@ -50,5 +50,5 @@ _VERSION = select(DataVersion.version).where(DataVersion.name == bindparam("name
 def read_version(db: sessionmaker[Session], name: str) -> int:
     """Return name's current version (0 when it was never bumped)."""
     with db() as session:
-        # Read once a second by every process for every cached kind: one statement, no BEGIN.
+        # Read once a second by every process for every cached kind, beside the hops: one statement.
         return without_transaction(session).scalar(_VERSION, {"name": name}) or 0

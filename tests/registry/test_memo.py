@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
+import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from registry import services
 from registry.areas import find_area
 from registry.memo import Memo
 from registry.models import DataVersion, Programme
 from registry.versions import AREAS, CATALOGUE, bump, read_version
+from tests.faults.servers import wait_until
 
 
 def test_a_cached_read_is_answered_without_reading_again(app: Flask) -> None:
@@ -42,20 +48,64 @@ def test_a_bump_that_rolls_back_changes_nothing(app: Flask) -> None:
     assert read_version(db, "test-rollback") == before
 
 
+def _bump_elsewhere(db: Any, name: str) -> None:
+    # Another process's import: the version row moves, and this process is not told.
+    with db.begin() as session:
+        step = update(DataVersion).where(DataVersion.name == name).values(version=DataVersion.version + 1)
+        session.execute(step)
+
+
 def test_a_bump_by_another_process_is_seen_on_the_next_check(app: Flask) -> None:
     db = app.extensions["janela"].db
     memo = Memo("test-remote", recheck=0)
     with db.begin() as session:
         bump(session, "test-remote")
     memo.get(db, "k", lambda: "old")
-    # Another process's import: the version row moves, and this process is not told.
+    _bump_elsewhere(db, "test-remote")
+    # The read that notices the check is due is answered from memory; the check runs beside it.
+    wait_until(lambda: memo.get(db, "k", lambda: "new") == "new", seconds=5)
+
+
+def test_a_read_never_waits_for_the_version_check(app: Flask) -> None:
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("needs PostgreSQL's table locks to hold the check")
+    db = app.extensions["janela"].db
+    memo = Memo("test-held", recheck=0.05)
     with db.begin() as session:
-        session.execute(
-            update(DataVersion)
-            .where(DataVersion.name == "test-remote")
-            .values(version=DataVersion.version + 1)
-        )
-    assert memo.get(db, "k", lambda: "new") == "new"
+        bump(session, "test-held")
+    assert memo.get(db, "k", lambda: "old") == "old"
+    time.sleep(0.1)
+    # A version check that cannot finish (the table locked, as a frozen database would hold it).
+    with app.extensions["janela"].engine.connect() as holder:
+        holder.execute(text("LOCK TABLE data_versions IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        answers = [memo.get(db, "k", lambda: "read again") for _ in range(50)]
+        took = time.monotonic() - started
+        assert answers == ["old"] * 50
+        assert took < 0.5, f"the reads waited {took:.2f} s for the check"
+        assert sum(t.name == "memo-test-held" for t in threading.enumerate()) == 1  # one check, not fifty
+        holder.rollback()
+    _bump_elsewhere(db, "test-held")
+    wait_until(lambda: memo.get(db, "k", lambda: "new") == "new", seconds=5)
+
+
+def test_a_value_read_while_the_version_moved_is_not_kept(app: Flask) -> None:
+    db = app.extensions["janela"].db
+    memo = Memo("test-overtaken", recheck=3600)
+    with db.begin() as session:
+        bump(session, "test-overtaken")
+    memo.get(db, "probe", lambda: "old probe")
+
+    def read_across_an_import() -> str:
+        # The read began before another process's import; the check sees the import before it ends.
+        _bump_elsewhere(db, "test-overtaken")
+        memo.recheck = 0
+        wait_until(lambda: memo.get(db, "probe", lambda: "new probe") == "new probe", seconds=5)
+        memo.recheck = 3600
+        return "read before the import"
+
+    assert memo.get(db, "k", read_across_an_import) == "read before the import"
+    assert memo.get(db, "k", lambda: "read after") == "read after"
 
 
 def test_the_catalogue_is_read_once_until_it_is_imported_again(app: Flask) -> None:
@@ -85,9 +135,6 @@ def test_importing_areas_moves_their_version(app: Flask, tmp_path) -> None:  # t
 
 
 def test_two_first_bumps_at_once_both_count(app: Flask) -> None:
-    import threading
-    import time
-
     db = app.extensions["janela"].db
     first_bumped = threading.Event()
     errors: list[BaseException] = []

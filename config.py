@@ -237,20 +237,8 @@ def load(
     if fold not in ("off", "on", "auto"):
         raise ConfigError("USSD_FOLD_ACCENTS must be off, on or auto")
     settings["USSD_FOLD_ACCENTS"] = fold
-    try:
-        delays = tuple(int(d) for d in _split(str(settings["SMS_RETRY_DELAYS"])))
-    except ValueError as exc:
-        raise ConfigError("SMS_RETRY_DELAYS must be seconds separated by commas, e.g. 30,120,600") from exc
-    if any(d < 0 for d in delays):
-        raise ConfigError("SMS_RETRY_DELAYS cannot be negative")
-    settings["SMS_RETRY_DELAYS"] = delays
-    try:
-        export_delays = tuple(int(d) for d in _split(str(settings["EXPORT_RETRY_DELAYS"])))
-    except ValueError as exc:
-        raise ConfigError("EXPORT_RETRY_DELAYS must be seconds separated by commas, e.g. 60,300") from exc
-    if any(d < 0 for d in export_delays):
-        raise ConfigError("EXPORT_RETRY_DELAYS cannot be negative")
-    settings["EXPORT_RETRY_DELAYS"] = export_delays
+    settings["SMS_RETRY_DELAYS"] = _delays(settings, "SMS_RETRY_DELAYS", "30,120,600")
+    settings["EXPORT_RETRY_DELAYS"] = _delays(settings, "EXPORT_RETRY_DELAYS", "60,300")
     if settings["SMS_BATCH_SIZE"] > 1000:
         # One request's form and AT's answer grow with it, and a timeout makes all of it unknown.
         raise ConfigError("SMS_BATCH_SIZE must be from 1 to 1000 recipients a request")
@@ -288,3 +276,14 @@ def _timezone(name: str, country: str) -> str:
         return zone_for(country, name).key
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"TIMEZONE {name!r} is not a known time zone, e.g. Asia/Phnom_Penh") from exc
+
+
+def _delays(settings: dict[str, Any], name: str, example: str) -> tuple[int, ...]:
+    """Read a setting of seconds separated by commas, none negative."""
+    try:
+        delays = tuple(int(d) for d in _split(str(settings[name])))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be seconds separated by commas, e.g. {example}") from exc
+    if any(d < 0 for d in delays):
+        raise ConfigError(f"{name} cannot be negative")
+    return delays

@@ -68,6 +68,8 @@ def test_the_simulator_runs_only_when_asked_for_and_never_beside_a_token(tmp_pat
         ({"SMS_BATCH_SIZE": "0"}, "SMS_BATCH_SIZE must be positive"),
         ({"SMS_BATCH_SIZE": "5000"}, "SMS_BATCH_SIZE must be from 1 to 1000"),
         ({"ANNOUNCE_RATE": "-1"}, "ANNOUNCE_RATE must be positive"),
+        ({"SMS_RETRY_DELAYS": "30,soon"}, "SMS_RETRY_DELAYS must be seconds separated by commas"),
+        ({"EXPORT_RETRY_DELAYS": "60,-5"}, "EXPORT_RETRY_DELAYS cannot be negative"),
     ],
 )
 def test_settings_that_cannot_work_are_refused_with_a_reason(

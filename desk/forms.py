@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
@@ -26,7 +27,7 @@ class WalkInForm(FlaskForm):
     """The standard enrolment form, filled at the counter for a person who came in."""
 
     full_name = StringField(validators=[DataRequired(), Length(min=2, max=80)])
-    sex = SelectField(choices=[("F", "F"), ("M", "M")], validators=[DataRequired()])
+    sex = SelectField(choices=[SelectChoice("F", "F"), SelectChoice("M", "M")], validators=[DataRequired()])
     birth_year = IntegerField(validators=[DataRequired(), NumberRange(min=1900, max=2100)])
     birth_date = StringField(validators=[Optional(), Length(max=10)])
     village = SelectField(validators=[DataRequired()], validate_choice=True)

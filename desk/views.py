@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
 
 from conversations.case_texts import CATEGORY_NAMES, STATUS_NAMES
 from conversations.country import country_words
@@ -517,8 +518,8 @@ def walk_in() -> str | BaseResponse:
     programmes = services.list_programmes(
         app.db, app.settings.country, language, app.settings.default_language
     )
-    form.village.choices = villages
-    form.programmes.choices = [(p.code, p.name) for p in programmes]
+    form.village.choices = [SelectChoice(code, name) for code, name in villages]
+    form.programmes.choices = [SelectChoice(p.code, p.name) for p in programmes]
     if request.method == "GET":
         form.token.data = secrets.token_urlsafe(16)
     if form.validate_on_submit():

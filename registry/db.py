@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -96,3 +96,8 @@ def without_transaction(session: Session) -> Connection:
     more round trips to the database, each waiting its turn on a busy machine.
     """
     return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def changed_rows(result: Any) -> int:
+    """Return how many rows an UPDATE or DELETE's result says it changed (0 when it cannot say)."""
+    return int(result.rowcount or 0) if isinstance(result, CursorResult) else 0

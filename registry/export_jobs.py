@@ -15,14 +15,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import IO, Any, cast
+from typing import IO, Any
 
-from sqlalchemy import CursorResult, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from registry.audit import record_now
 from registry.consolidation import Translate
-from registry.db import utcnow
+from registry.db import changed_rows, utcnow
 from registry.errors import NotFound, RegistryError
 from registry.exports import allowed_area, check_options, export_area
 from registry.models import ExportChunk, ExportRequest
@@ -107,10 +107,6 @@ class ExportFile:
     size: int
 
 
-def _changed(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount or 0)
-
-
 def _pending_key(actor: Actor, code: str, fmt: str, sheet: str, since: Any, until: Any, language: str) -> str:
     table = sheet if fmt == "csv" else ""
     return hashlib.sha256(f"{actor.id}:{code}:{fmt}:{table}:{since}:{until}:{language}".encode()).hexdigest()
@@ -167,6 +163,12 @@ def ask_export(
             return ExportAsked(
                 session.scalars(select(ExportRequest.id).where(ExportRequest.pending_key == key)).one(), False
             )
+
+
+def _held_by(export_id: int, token: str) -> ColumnElement[bool]:
+    """Match the export while it runs under this job's claim, and only then."""
+    running = (ExportRequest.id == export_id) & (ExportRequest.status == RUNNING)
+    return running & (ExportRequest.claimed_by == token)
 
 
 def job_token(export_id: int, handoff: int) -> str:
@@ -227,15 +229,9 @@ def touch_export(db: Db, export_id: int, token: str) -> bool:
     """Renew this job's claim (its heartbeat); False when the claim is no longer its own."""
     with db.begin() as session:
         result = session.execute(
-            update(ExportRequest)
-            .where(
-                ExportRequest.id == export_id,
-                ExportRequest.status == RUNNING,
-                ExportRequest.claimed_by == token,
-            )
-            .values(claimed_at=utcnow())
+            update(ExportRequest).where(_held_by(export_id, token)).values(claimed_at=utcnow())
         )
-        return _changed(result) == 1
+        return changed_rows(result) == 1
 
 
 def write_export(
@@ -285,11 +281,7 @@ def store_file(
     with db.begin() as session:
         moved = session.execute(
             update(ExportRequest)
-            .where(
-                ExportRequest.id == export_id,
-                ExportRequest.status == RUNNING,
-                ExportRequest.claimed_by == token,
-            )
+            .where(_held_by(export_id, token))
             .values(
                 status=DONE,
                 pending_key=None,
@@ -301,7 +293,7 @@ def store_file(
                 expires_at=now + policy.keep,
             )
         )
-        if _changed(moved) != 1:
+        if changed_rows(moved) != 1:
             session.rollback()
             return False
         size, seq = 0, 0
@@ -380,7 +372,7 @@ def hand_on_again(db: Db, export_id: int, handoff: int) -> int | None:
             )
             .values(handoffs=handoff + 1, claimed_by=None)
         )
-        return handoff + 1 if _changed(result) == 1 else None
+        return handoff + 1 if changed_rows(result) == 1 else None
 
 
 def list_exports(db: Db, actor: Actor, limit: int = 20) -> list[ExportView]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, delete
+from sqlalchemy import Delete, delete
 from sqlalchemy.orm import Session
 
-from registry.db import utcnow
+from registry.db import changed_rows, utcnow
 from registry.export_jobs import expire_exports
 from registry.inbound import InboundStatus
 from registry.models import Contact, IdLookup, InboundMessage, OutboxMessage, UssdSessionEnd
@@ -46,8 +45,7 @@ class PruneReport:
 
 
 def _removed(session: Session, statement: Delete) -> int:
-    result = cast(CursorResult[Any], session.execute(statement))
-    return int(result.rowcount or 0)
+    return changed_rows(session.execute(statement))
 
 
 def prune_old_records(db: Db, retention: Retention, now: datetime | None = None) -> PruneReport:

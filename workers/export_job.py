@@ -16,15 +16,16 @@ from registry.export_jobs import (
     touch_export,
     write_export,
 )
+from registry.services import Db
 
 log = logging.getLogger(__name__)
 
 
-def _heartbeat(db: object, export_id: int, token: str, every: float, stop: threading.Event) -> None:
+def _heartbeat(db: Db, export_id: int, token: str, every: float, stop: threading.Event) -> None:
     """Renew the claim until stop is set; a beat that fails is tried again at the next."""
     while not stop.wait(every):
         try:
-            touch_export(db, export_id, token)  # type: ignore[arg-type]
+            touch_export(db, export_id, token)
         except Exception:
             # The database may be back by the next beat; if not, the claim goes stale as it should.
             log.warning("export %s heartbeat failed", export_id, exc_info=True)

@@ -18,6 +18,13 @@ EXPORTS = "exports"  # desk exports, minutes long: taken last, after every messa
 QUEUE_NAMES = (INBOUND, SMS, DEFAULT, EXPORTS)
 
 
+def rq_retry(max_attempts: int, delays: Sequence[int]) -> Retry | None:
+    """Return RQ's retry for a job tried max_attempts times in all, waiting delays between tries."""
+    if max_attempts <= 1:
+        return None
+    return Retry(max=max_attempts - 1, interval=list(delays) or 0)
+
+
 # A failed job is kept a week for `flask jobs failed` (RQ's default is a year); the outbox or
 # inbound row stays the record of what happened.
 FAILURE_TTL = 7 * 86400
@@ -38,9 +45,7 @@ class Delivery:
     @property
     def rq_retry(self) -> Retry | None:
         """RQ's retry for a send job: one fewer than the attempts, with backoff delays."""
-        if self.max_attempts <= 1:
-            return None
-        return Retry(max=self.max_attempts - 1, interval=list(self.retry_delays) or 0)
+        return rq_retry(self.max_attempts, self.retry_delays)
 
 
 # Rows paced by slots share a job only when their slots fall within this span, so a batch sent at
@@ -149,9 +154,7 @@ class ExportJobs:
     @property
     def rq_retry(self) -> Retry | None:
         """RQ's retry for an export job: one fewer than the attempts."""
-        if self.max_attempts <= 1:
-            return None
-        return Retry(max=self.max_attempts - 1, interval=list(self.retry_delays))
+        return rq_retry(self.max_attempts, self.retry_delays)
 
 
 def enqueue_exports(queues: dict[str, Queue], handoffs: Sequence[tuple[int, int]], jobs: ExportJobs) -> None:

@@ -21,8 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.registry_data import Size, build
-from bench.registry_scale import ensure_database
+from bench.registry_export import prepare_registry
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/janela_export_bench"
 PHONE = "+85512999990"
@@ -43,22 +42,12 @@ def _token(client: Any, path: str) -> str:
 def run(url: str, redis_url: str, scale: float, reuse: bool) -> None:
     """Build (unless reuse), then ask for, build and download each export, printing the times."""
     from app import create_app
-    from registry.db import make_engine
     from registry.models import ExportChunk, ExportRequest, Staff
     from registry.staff import add_staff
     from registry.staff_auth import set_demo_passwords
     from workers.run import run_worker
 
-    ensure_database(url)
-    if not reuse:
-        size = Size.at(scale)
-        print(
-            f"  building the registry at scale {scale}:"
-            f" {size.households:,} households, {size.persons:,} persons"
-        )
-        engine = make_engine(url)
-        build(engine, size, log=lambda _line: None)
-        engine.dispose()
+    prepare_registry(url, scale, reuse)
     app = create_app({"DATABASE_URL": url, "REDIS_URL": redis_url, "COUNTRY": "KH"})
     janela = app.extensions["janela"]
     janela.redis.flushdb()

@@ -108,20 +108,24 @@ def report(result: Measured) -> None:
     )
 
 
-def run(url: str, scale: float, reuse: bool, sheet_rows: int) -> list[Measured]:
-    """Build (unless reuse), then measure every export."""
+def prepare_registry(url: str, scale: float, reuse: bool) -> None:
+    """Make the benchmark's database, and build the registry into it at scale unless reuse."""
     from registry.db import make_engine
 
     ensure_database(url)
+    if reuse:
+        return
     size = Size.at(scale)
-    if not reuse:
-        print(
-            f"  building the registry at scale {scale}:"
-            f" {size.households:,} households, {size.persons:,} persons"
-        )
-        engine = make_engine(url)
-        build(engine, size, log=lambda _line: None)
-        engine.dispose()
+    people = f"{size.households:,} households, {size.persons:,} persons"
+    print(f"  building the registry at scale {scale}: {people}")
+    engine = make_engine(url)
+    build(engine, size, log=lambda _line: None)
+    engine.dispose()
+
+
+def run(url: str, scale: float, reuse: bool, sheet_rows: int) -> list[Measured]:
+    """Build (unless reuse), then measure every export."""
+    prepare_registry(url, scale, reuse)
     results = []
     for what, area, fmt, sheet in EXPORTS:
         results.append(measure(url, what, area, fmt, sheet, sheet_rows))
